@@ -1,0 +1,39 @@
+"""One Settings object made of per-subsystem dataclasses, with units and defaults.
+
+Every CLI flag has an `ORCH_*` environment twin; the CLI builds these from both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(slots=True)
+class StoreSettings:
+    path: Path = Path(".orch/state.db")
+    synchronous: str = "FULL"          # SQLite PRAGMA synchronous: FULL (default), NORMAL, OFF
+    event_log_retain: int = 100_000    # events kept for watch resume before compaction
+    compact_step: int = 2_000          # rows deleted per compaction step (keeps the writer short)
+    compact_interval_s: float = 5.0
+    max_batch: int = 512               # writes grouped into one transaction at most
+
+
+@dataclass(slots=True)
+class ApiSettings:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 6443
+    advertise_url: str = ""           # what clients and agents are told; derived from listen when empty
+    max_body_bytes: int = 3 * 1024 * 1024
+    watch_queue_size: int = 10_000     # events buffered per watcher before it is cut off
+    bookmark_interval_s: float = 30.0
+
+
+@dataclass(slots=True)
+class Settings:
+    data_dir: Path = Path(".orch")
+    log_format: str = "console"        # console | json
+    log_level: str = "info"
+    embedded_agent: bool = True
+    store: StoreSettings = field(default_factory=StoreSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
