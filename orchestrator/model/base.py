@@ -56,6 +56,18 @@ class Object(Spec):
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
 
 
+class ObjectReference(Spec):
+    """core/v1 ObjectReference: points at one object (Event.involvedObject, Binding.target)."""
+
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    uid: str = ""
+    api_version: str = ""
+    resource_version: str = ""
+    field_path: str = ""
+
+
 class ListMeta(Spec):
     resource_version: str = ""
     # `continue` is a Python keyword: the attribute is `continue_`, the wire name `continue`.

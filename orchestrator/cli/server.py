@@ -1,0 +1,71 @@
+"""`orch server`: flags + ORCH_* env -> Settings -> orchestrator.server.main.serve()."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from orchestrator.cli.common import CliError, env, env_flag
+from orchestrator.settings import ApiSettings, Settings, StoreSettings
+
+SYNC_MODES = ("full", "normal", "off")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("server", help="run the API server, store, controllers and scheduler",
+                       description="Run the API server with its store, controllers, scheduler and (unless "
+                                   "--no-agent) an embedded agent for this machine.")
+    p.add_argument("--data-dir", default=env("ORCH_DATA_DIR", ".orch"),
+                   help="state, tokens and client config (env ORCH_DATA_DIR, default ./.orch)")
+    p.add_argument("--listen", default=env("ORCH_LISTEN", "127.0.0.1:6443"),
+                   help="HOST:PORT to serve the API on (env ORCH_LISTEN)")
+    p.add_argument("--advertise-url", default=env("ORCH_ADVERTISE_URL", ""),
+                   help="URL clients and agents are told (env ORCH_ADVERTISE_URL; default from --listen)")
+    p.add_argument("--log-format", choices=("console", "json"), default=env("ORCH_LOG_FORMAT", "console"),
+                   help="(env ORCH_LOG_FORMAT)")
+    p.add_argument("--no-agent", action="store_true", default=env_flag("ORCH_NO_AGENT"),
+                   help="do not run an embedded agent (env ORCH_NO_AGENT=1)")
+    p.add_argument("--sync", choices=SYNC_MODES, default=env("ORCH_SYNC", "full").lower(),
+                   help="SQLite synchronous mode (env ORCH_SYNC, default full)")
+    p.set_defaults(handler=run, default_log_level="info")
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT`, `:PORT` (loopback), `[::1]:PORT`."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        raise CliError(f"--listen {text!r}: expected HOST:PORT")
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        number = int(port)
+    except ValueError:
+        raise CliError(f"--listen {text!r}: the port {port!r} is not a number") from None
+    if not 0 <= number <= 65535:
+        raise CliError(f"--listen {text!r}: the port must be 0-65535")
+    return host, number
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    host, port = parse_listen(args.listen)
+    data_dir = Path(args.data_dir).expanduser()
+    return Settings(
+        data_dir=data_dir,
+        log_format=args.log_format,
+        log_level=args.log_level or "info",
+        embedded_agent=not args.no_agent,
+        store=StoreSettings(path=data_dir / "state.db", synchronous=args.sync.upper()),
+        api=ApiSettings(listen_host=host, listen_port=port, advertise_url=args.advertise_url),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    try:
+        from orchestrator.server.main import serve
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("orchestrator.server.main",):
+            raise
+        raise CliError("this build has no API server (orchestrator.server.main is missing)") from None
+    asyncio.run(serve(settings))
+    return 0

@@ -1,0 +1,327 @@
+"""The Docker driver: the only module in the project that imports aiodocker.
+
+Every engine call runs under ``asyncio.timeout`` and goes through ``_call``, the one
+place that turns aiodocker/aiohttp errors and timeouts into ``runtime.errors``.
+Containers get ``Init: true`` so a PID 1 that ignores SIGTERM (``sleep``) still stops
+within the grace period.  GPUs are DeviceRequests with exact UUIDs; an engine without
+the nvidia runtime accepts them at create and fails at start ("could not select
+device driver"), which surfaces as a ``RuntimeError_`` from ``start``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiodocker
+import aiohttp
+import structlog
+from aiodocker.exceptions import DockerError
+
+from . import errors
+from .base import (
+    LABEL_MANAGED,
+    LABEL_POD_UID,
+    ContainerInfo,
+    ContainerSpec,
+    PullPolicy,
+    container_name,
+    info_from_labels,
+    is_managed,
+    managed_labels,
+)
+
+log = structlog.get_logger(__name__)
+
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+_STATES = {"created": "created", "running": "running", "paused": "running",
+           "restarting": "running", "exited": "exited", "dead": "exited",
+           "removing": "exited"}  # fmt: skip
+_STREAMING = aiohttp.ClientTimeout()  # no limit: follow-mode logs may last for days
+
+
+def default_docker_url() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+class DockerRuntime:
+    name = "docker"
+
+    def __init__(
+        self, *, url: str | None = None, call_timeout: float = 30.0, pull_timeout: float = 600.0
+    ) -> None:
+        # An explicit URL: aiodocker's own socket search asserts when none exists.
+        self._docker = aiodocker.Docker(url=url or default_docker_url())
+        self._call_timeout = call_timeout
+        self._pull_timeout = pull_timeout
+
+    @classmethod
+    async def open(cls, *, url: str | None = None, ping_timeout: float = 5.0) -> DockerRuntime:
+        """Connect and check the engine answers; RuntimeUnavailable if it does not."""
+        runtime = cls(url=url)
+        try:
+            async with runtime._call("version", timeout=ping_timeout):
+                await runtime._docker.version()
+        except BaseException:
+            await runtime.close()
+            raise
+        return runtime
+
+    @contextlib.asynccontextmanager
+    async def _call(
+        self,
+        what: str,
+        *,
+        timeout: float | None = None,
+        not_found: Callable[[str], errors.RuntimeError_] = errors.ContainerNotFound,
+    ) -> AsyncIterator[None]:
+        limit = self._call_timeout if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                yield
+        except errors.RuntimeError_:
+            raise  # already ours (ExecTimeout is a TimeoutError too)
+        except TimeoutError as exc:
+            raise errors.RuntimeUnavailable(f"docker {what}: no answer within {limit:g}s") from exc
+        except DockerError as exc:
+            raise _translate(exc, what=what, not_found=not_found) from exc
+        except aiohttp.ClientError as exc:
+            raise errors.RuntimeUnavailable(f"docker {what}: {exc}") from exc
+
+    async def version(self) -> str:
+        async with self._call("version"):
+            data = await self._docker.version()
+        return str(data.get("Version", "unknown"))
+
+    async def _image_present(self, image: str) -> bool:
+        missing = lambda msg: errors.ImageNotPresent(msg, image=image)  # noqa: E731
+        try:
+            async with self._call("image inspect", not_found=missing):
+                await self._docker.images.inspect(image)
+        except errors.ImageNotPresent:
+            return False
+        return True
+
+    async def ensure_image(self, image: str, policy: PullPolicy) -> None:
+        present = await self._image_present(image)
+        if policy == "Never":
+            if not present:
+                raise errors.ImageNotPresent(
+                    f"image {image!r} is not present and imagePullPolicy is Never", image=image
+                )
+            return
+        if present and policy == "IfNotPresent":
+            return
+        try:
+            await self._pull(image)
+        except errors.RuntimeError_ as exc:
+            if present:  # Always, but offline: run what we have rather than nothing
+                log.warning("image pull failed, using local copy", image=image, error=exc.message)
+                return
+            raise errors.ImagePullError(exc.message, image=image) from exc
+
+    async def _pull(self, image: str) -> None:
+        log.info("pulling image", image=image)
+        async with self._call("pull", timeout=self._pull_timeout):
+            async for _ in self._docker.images.pull(image, stream=True):
+                pass  # progress messages; an error entry raises DockerStreamError
+
+    async def create(self, spec: ContainerSpec) -> str:
+        config = container_config(spec)
+        name = container_name(spec)
+        image_missing = lambda msg: errors.ImageNotPresent(msg, image=spec.image)  # noqa: E731
+        async with self._call("create", not_found=image_missing):
+            container = await self._docker.containers.create(config, name=name)
+        log.debug("container created", id=container.id[:12], name=name)
+        return container.id
+
+    async def start(self, id: str) -> None:
+        async with self._call("start"):
+            await self._docker.containers.container(id).start()
+
+    async def stop(self, id: str, grace_seconds: float) -> None:
+        grace = max(0, math.ceil(grace_seconds))  # the API takes whole seconds
+        async with self._call("stop", timeout=grace + self._call_timeout):
+            await self._docker.containers.container(id).stop(t=grace, timeout=_STREAMING)
+
+    async def remove(self, id: str) -> None:
+        async with self._call("remove"):
+            await self._docker.containers.container(id).delete(force=True)
+
+    async def list(self, pod_uid: str | None = None) -> list[ContainerInfo]:
+        wanted = [f"{LABEL_MANAGED}=true"]
+        if pod_uid is not None:
+            wanted.append(f"{LABEL_POD_UID}={pod_uid}")
+        async with self._call("list"):
+            found = await self._docker.containers.list(all=True, filters={"label": wanted})
+        infos = await asyncio.gather(*(self._inspect_or_none(c.id) for c in found))
+        return [info for info in infos if info is not None]
+
+    async def _inspect_or_none(self, id: str) -> ContainerInfo | None:
+        try:
+            return await self.inspect(id)
+        except errors.ContainerNotFound:  # removed between list and inspect
+            return None
+
+    async def inspect(self, id: str) -> ContainerInfo:
+        async with self._call("inspect"):
+            data = await self._docker.containers.container(id).show()
+        labels = data.get("Config", {}).get("Labels") or {}
+        if not is_managed(labels):
+            raise errors.ContainerNotFound(f"container {id} is not managed by orch")
+        return info_from_inspect(data)
+
+    async def logs(
+        self, id: str, *, follow: bool = False, tail: int | None = None
+    ) -> AsyncIterator[bytes]:
+        params = {"stdout": "1", "stderr": "1", "follow": "1" if follow else "0",
+                  "tail": "all" if tail is None else str(tail)}  # fmt: skip
+        async with contextlib.AsyncExitStack() as stack:
+            async with self._call("logs"):  # the limit covers opening, not streaming
+                # aiodocker's public log() decodes to str and drops bad bytes; we
+                # want the raw stream, so open the request ourselves and demux it.
+                response = await stack.enter_async_context(
+                    self._docker._query(f"containers/{id}/logs", params=params, timeout=_STREAMING)
+                )
+            try:
+                async for chunk in _demultiplex(response.content):
+                    yield chunk
+            except aiohttp.ClientError as exc:
+                raise errors.RuntimeUnavailable(f"docker logs: {exc}") from exc
+
+    async def exec(self, id: str, command: list[str], timeout: float) -> tuple[int, bytes]:
+        output = bytearray()
+        async with self._call("exec", timeout=timeout + self._call_timeout):
+            try:
+                async with asyncio.timeout(timeout):
+                    ex = await self._docker.containers.container(id).exec(command)
+                    async with ex.start(detach=False) as stream:
+                        while (msg := await stream.read_out()) is not None:
+                            output += msg.data
+                    code = await _exit_code(ex)
+            except TimeoutError as exc:  # the command was slow (the process runs on:
+                # the Engine API cannot kill an exec)
+                raise errors.ExecTimeout(f"exec {command!r} ran past {timeout:g}s") from exc
+        return code, bytes(output)
+
+    async def close(self) -> None:
+        await self._docker.close()
+
+
+async def _exit_code(ex: Any) -> int:
+    # The stream ends when the process does, but the engine may not have recorded
+    # the exit code yet; poll briefly.
+    while True:
+        info = await ex.inspect()
+        if not info.get("Running") and info.get("ExitCode") is not None:
+            return int(info["ExitCode"])
+        await asyncio.sleep(0.02)
+
+
+async def _demultiplex(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """Docker's non-TTY stream: 8-byte header (stream id, 3 pad, big-endian size)."""
+    while True:
+        try:
+            header = await content.readexactly(8)
+            size = int.from_bytes(header[4:8], "big")
+            if size:
+                yield await content.readexactly(size)
+        except asyncio.IncompleteReadError:
+            return
+
+
+def container_config(spec: ContainerSpec) -> dict[str, Any]:
+    """The Engine API create body; pure, so it is unit-tested without an engine."""
+    host: dict[str, Any] = {"Init": True}
+    config: dict[str, Any] = {
+        "Image": spec.image,
+        "Env": [f"{k}={v}" for k, v in spec.env.items()],
+        "Labels": managed_labels(spec),
+        "Hostname": spec.pod_name[:63].rstrip("-."),
+        "HostConfig": host,
+    }
+    # Kubernetes: command replaces ENTRYPOINT (and then the image CMD is dropped too,
+    # which the engine does whenever Entrypoint is set); args alone replace CMD.
+    if spec.command:
+        config["Entrypoint"] = list(spec.command)
+        config["Cmd"] = list(spec.args)
+    elif spec.args:
+        config["Cmd"] = list(spec.args)
+    if spec.working_dir:
+        config["WorkingDir"] = spec.working_dir
+    if spec.ports:
+        config["ExposedPorts"] = {_port_key(p.container_port, p.protocol): {} for p in spec.ports}
+        bindings: dict[str, list[dict[str, str]]] = {}
+        for p in spec.ports:
+            if p.host_port is not None:
+                key = _port_key(p.container_port, p.protocol)
+                bindings.setdefault(key, []).append({"HostIp": p.host_ip, "HostPort": str(p.host_port)})
+        if bindings:
+            host["PortBindings"] = bindings
+    if spec.cpu_millis is not None:
+        host["NanoCpus"] = spec.cpu_millis * 1_000_000
+    if spec.memory_bytes is not None:
+        host["Memory"] = spec.memory_bytes
+    if spec.gpu_device_ids:
+        host["DeviceRequests"] = [
+            {"Driver": "nvidia", "DeviceIDs": list(spec.gpu_device_ids), "Capabilities": [["gpu"]]}
+        ]
+    return config
+
+
+def _port_key(port: int, protocol: str) -> str:
+    return f"{port}/{protocol.lower()}"
+
+
+def info_from_inspect(data: dict[str, Any]) -> ContainerInfo:
+    cfg = data.get("Config") or {}
+    state = data.get("State") or {}
+    info = info_from_labels(
+        id=data["Id"],
+        name=str(data.get("Name", "")).lstrip("/"),
+        image=cfg.get("Image", ""),
+        labels=cfg.get("Labels") or {},
+    )
+    info.image_id = data.get("Image", "")
+    info.state = _STATES.get(state.get("Status", ""), "unknown")  # type: ignore[assignment]
+    if info.state == "exited":
+        info.exit_code = state.get("ExitCode")
+    info.created_at = _time(data.get("Created"))
+    info.started_at = _time(state.get("StartedAt"))
+    info.finished_at = _time(state.get("FinishedAt")) if info.state == "exited" else None
+    info.ip = _ip(data.get("NetworkSettings") or {})
+    info.error = state.get("Error") or None
+    info.oom_killed = bool(state.get("OOMKilled"))
+    return info
+
+
+def _time(value: str | None) -> str | None:
+    return None if not value or value.startswith(_ZERO_TIME[:10]) else value
+
+
+def _ip(net: dict[str, Any]) -> str | None:
+    if net.get("IPAddress"):
+        return str(net["IPAddress"])
+    for network in (net.get("Networks") or {}).values():
+        if network.get("IPAddress"):
+            return str(network["IPAddress"])
+    return None
+
+
+def _translate(
+    exc: DockerError, *, what: str, not_found: Callable[[str], errors.RuntimeError_]
+) -> errors.RuntimeError_:
+    message = f"docker {what}: {exc.message}"
+    if exc.status == 900:  # aiodocker's code for "cannot connect"
+        return errors.RuntimeUnavailable(message)
+    if exc.status == 404:
+        return not_found(message)
+    if exc.status == 409:
+        return errors.ContainerConflict(message)
+    if exc.status == 400:
+        return errors.InvalidSpec(message)
+    return errors.RuntimeError_(message)

@@ -1,0 +1,241 @@
+"""The process driver: each container is a host process group (no isolation).
+
+State is one JSON file per container under ``<data_dir>/containers/``, rewritten
+atomically on every transition, so a fresh runtime on the same data dir adopts the
+processes an earlier agent started (same pid *and* start time).  Output goes to
+``<data_dir>/logs/<pod-uid>/<container>/<restart>.log``, one file per attempt like
+the kubelet's, so a restarted container's earlier log stays readable.
+
+Each started container has a watcher task, owned by the runtime and cancelled by
+``close()``; closing never stops the processes.  The exit code of a process we
+started is exact; one we adopted exited under another parent, so its code is
+unknown (``exit_code=None`` with an ``error`` saying so).  The image is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import signal
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+
+from . import errors, procfs
+from .base import LABEL_POD_NAME, LABEL_POD_UID, ContainerInfo, ContainerSpec, PullPolicy
+from .base import container_name, kube_argv, managed_labels, now_rfc3339
+from .process_records import Record, delete_record, load_records, save_record, tail_offset
+
+log = structlog.get_logger(__name__)
+
+LOG_POLL_INTERVAL = 0.1  # seconds between reads when following a log
+
+
+class ProcessRuntime:
+    name = "process"
+
+    def __init__(self, *, data_dir: Path, kill_wait: float = 5.0) -> None:
+        self._state_dir = data_dir / "containers"
+        self._log_dir = data_dir / "logs"
+        self._kill_wait = kill_wait
+        self._records: dict[str, Record] = {}
+        self._exited: dict[str, asyncio.Event] = {}
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    async def open(cls, *, data_dir: Path, kill_wait: float = 5.0) -> ProcessRuntime:
+        """Load the records under data_dir and adopt the processes still alive."""
+        runtime = cls(data_dir=data_dir, kill_wait=kill_wait)
+        runtime._state_dir.mkdir(parents=True, exist_ok=True)
+        for rec in load_records(runtime._state_dir):
+            runtime._records[rec.id] = rec
+            runtime._exited[rec.id] = asyncio.Event()
+            if rec.state != "running":
+                runtime._exited[rec.id].set()
+            elif rec.pid is not None and procfs.is_alive(rec.pid, rec.pid_start):
+                log.info("adopting process", id=rec.id[:12], pid=rec.pid, name=rec.name)
+                runtime._watch(rec)
+            else:
+                runtime._finish(rec, None, error="process ended while no agent watched it")
+        return runtime
+
+    async def version(self) -> str:
+        return f"{platform.system().lower()}-{platform.release()}"
+
+    async def ensure_image(self, image: str, policy: PullPolicy) -> None:
+        log.debug("process runtime ignores images", image=image, policy=policy)
+
+    async def create(self, spec: ContainerSpec) -> str:
+        argv = kube_argv(spec.command, spec.args)
+        if not argv:
+            raise errors.InvalidSpec(
+                f"container {spec.container_name!r}: the process runtime has no image "
+                "ENTRYPOINT/CMD to fall back to; give command or args"
+            )
+        name = container_name(spec)
+        if any(r.name == name for r in self._records.values()):
+            raise errors.ContainerConflict(f"container name {name!r} is already in use")
+        id = uuid.uuid4().hex
+        log_path = self._log_dir / spec.pod_uid / spec.container_name / f"{spec.restart_count}.log"
+        rec = Record(
+            id=id, name=name, image=spec.image, argv=argv, env=dict(spec.env),
+            working_dir=spec.working_dir, labels=managed_labels(spec),
+            log_path=str(log_path), created_at=now_rfc3339(),
+        )  # fmt: skip
+        save_record(self._state_dir, rec)
+        self._records[id] = rec
+        self._exited[id] = asyncio.Event()
+        return id
+
+    async def start(self, id: str) -> None:
+        rec = self._get(id)
+        if rec.state != "created":
+            raise errors.ContainerConflict(f"container {id} is {rec.state}, not created")
+        path = Path(rec.log_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A minimal environment: the agent's own (tokens included) is not the pod's.
+        env = {"PATH": os.environ.get("PATH", os.defpath), "HOSTNAME": rec.labels[LABEL_POD_NAME]}
+        try:
+            with path.open("ab") as out:
+                # A new session makes the pid a group leader: stop signals the group,
+                # reaching what the command forked, as a container's stop would.
+                child = subprocess.Popen(
+                    rec.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                    env={**env, **rec.env}, cwd=rec.working_dir, start_new_session=True,
+                )  # fmt: skip
+        except OSError as exc:
+            self._finish(rec, 128, error=f"cannot start {rec.argv[0]!r}: {exc.strerror or exc}")
+            raise errors.InvalidSpec(rec.error or "") from exc
+        rec.pid, rec.pid_start = child.pid, procfs.start_time(child.pid)
+        rec.state, rec.started_at = "running", now_rfc3339()
+        save_record(self._state_dir, rec)
+        self._children[id] = child
+        self._watch(rec)
+        log.debug("process started", id=id[:12], pid=child.pid, argv=rec.argv)
+
+    def _watch(self, rec: Record) -> None:
+        task = asyncio.get_running_loop().create_task(self._wait(rec), name=f"process-watch-{rec.id[:12]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _wait(self, rec: Record) -> None:
+        assert rec.pid is not None
+        await procfs.wait_exit(rec.pid)
+        child = self._children.pop(rec.id, None)
+        if child is None:
+            self._finish(rec, procfs.reap(rec.pid))
+            return
+        # Exited but not yet reaped, so the pgid is still ours: clear out whatever
+        # it left behind in its group, as a container's teardown would.
+        procfs.kill_group_quietly(rec.pid)
+        code = child.poll()
+        self._finish(rec, None if code is None else procfs.shell_code(code))
+
+    def _finish(self, rec: Record, code: int | None, *, error: str | None = None) -> None:
+        rec.state, rec.exit_code, rec.finished_at = "exited", code, now_rfc3339()
+        if code is None and error is None:
+            error = "exit code unknown: the process was adopted from an earlier agent"
+        rec.error = error
+        if rec.id in self._records:  # not removed meanwhile
+            save_record(self._state_dir, rec)
+            self._exited[rec.id].set()
+        log.debug("process exited", id=rec.id[:12], exit_code=code, error=error)
+
+    async def stop(self, id: str, grace_seconds: float) -> None:
+        rec = self._get(id)
+        if rec.state != "running" or rec.pid is None:
+            return
+        exited = self._exited[id]
+        if procfs.signal_group(rec.pid, rec.pid_start, signal.SIGTERM):
+            try:
+                async with asyncio.timeout(max(grace_seconds, 0)):
+                    await exited.wait()
+                return
+            except TimeoutError:
+                pass
+        procfs.signal_group(rec.pid, rec.pid_start, signal.SIGKILL)
+        try:
+            async with asyncio.timeout(self._kill_wait):
+                await exited.wait()
+        except TimeoutError as exc:  # e.g. stuck in uninterruptible I/O
+            raise errors.RuntimeError_(f"process {rec.pid} survived SIGKILL for {self._kill_wait:g}s") from exc
+
+    async def remove(self, id: str) -> None:
+        rec = self._get(id)
+        if rec.state == "running":
+            await self.stop(id, 0)
+        del self._records[id]
+        self._exited.pop(id, None)
+        delete_record(self._state_dir, id)
+        Path(rec.log_path).unlink(missing_ok=True)
+
+    async def list(self, pod_uid: str | None = None) -> list[ContainerInfo]:
+        return [
+            rec.info() for rec in self._records.values()
+            if pod_uid is None or rec.labels.get(LABEL_POD_UID) == pod_uid
+        ]  # fmt: skip
+
+    async def inspect(self, id: str) -> ContainerInfo:
+        return self._get(id).info()
+
+    async def logs(
+        self, id: str, *, follow: bool = False, tail: int | None = None
+    ) -> AsyncIterator[bytes]:
+        rec = self._get(id)
+        try:
+            f = open(rec.log_path, "rb")
+        except FileNotFoundError:
+            return  # created, never started: nothing written yet
+        with f:
+            if tail is not None:
+                f.seek(tail_offset(f, tail))
+            while True:
+                chunk = f.read(65536)
+                if chunk:
+                    yield chunk
+                    continue
+                done = self._records.get(id) is not rec or rec.state == "exited"
+                if not follow or done:
+                    if done and (rest := f.read()):  # written just before the exit
+                        yield rest
+                    return
+                await asyncio.sleep(LOG_POLL_INTERVAL)
+
+    async def exec(self, id: str, command: list[str], timeout: float) -> tuple[int, bytes]:
+        rec = self._get(id)
+        if rec.state != "running":
+            raise errors.ContainerConflict(f"container {id} is {rec.state}, not running")
+        env = {"PATH": os.environ.get("PATH", os.defpath), **rec.env}
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, env=env, cwd=rec.working_dir, start_new_session=True,
+            )  # fmt: skip
+        except OSError as exc:  # what a shell says for a missing command
+            return 127, f"exec {command[0]!r}: {exc.strerror or exc}\n".encode()
+        try:
+            async with asyncio.timeout(timeout):
+                out, _ = await proc.communicate()
+        except TimeoutError as exc:
+            procfs.kill_group_quietly(proc.pid)  # still running, so the pgid is its own
+            await proc.wait()
+            raise errors.ExecTimeout(f"exec {command!r} ran past {timeout:g}s") from exc
+        assert proc.returncode is not None
+        return procfs.shell_code(proc.returncode), out
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _get(self, id: str) -> Record:
+        try:
+            return self._records[id]
+        except KeyError:
+            raise errors.ContainerNotFound(f"no container {id}") from None
+

@@ -1,0 +1,172 @@
+"""The sim driver: containers that are only in-memory state (like kwok).
+
+For scale tests and benchmarks, so everything is O(1) per call and a node can hold
+thousands: no tasks per container, only a ``call_later`` timer for containers that
+should finish (``run_seconds``, from the runtime's default or a per-container label,
+for Jobs).  A stopped container exits 143, as a real SIGTERM'd process does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Callable, Collection
+from dataclasses import dataclass, field
+
+from . import errors
+from .base import (
+    LABEL_POD_UID,
+    ContainerInfo,
+    ContainerSpec,
+    PullPolicy,
+    container_name,
+    info_from_labels,
+    managed_labels,
+    now_rfc3339,
+)
+
+LABEL_RUN_SECONDS = "orch.io/sim-run-seconds"  # exit after this long once started
+LABEL_EXIT_CODE = "orch.io/sim-exit-code"  # ... with this code (default 0)
+SIGTERM_EXIT = 143
+FOLLOW_POLL_INTERVAL = 0.05  # seconds
+
+ExecHandler = Callable[[ContainerInfo, list[str]], tuple[int, bytes]]
+
+
+@dataclass(slots=True)
+class _Sim:
+    info: ContainerInfo
+    run_seconds: float | None
+    exit_code: int
+    timer: asyncio.TimerHandle | None = None
+    output: list[bytes] = field(default_factory=list)
+
+
+class SimRuntime:
+    name = "sim"
+
+    def __init__(
+        self,
+        *,
+        run_seconds: float | None = None,
+        exit_code: int = 0,
+        missing_images: Collection[str] = (),
+        exec_handler: ExecHandler | None = None,
+    ) -> None:
+        self._run_seconds = run_seconds
+        self._exit_code = exit_code
+        self._missing_images = frozenset(missing_images)
+        self._exec_handler = exec_handler
+        self._containers: dict[str, _Sim] = {}
+        self._names: dict[str, str] = {}
+        self._ips = 0
+
+    async def version(self) -> str:
+        return "sim-1"
+
+    async def ensure_image(self, image: str, policy: PullPolicy) -> None:
+        if image not in self._missing_images:
+            return
+        if policy == "Never":
+            raise errors.ImageNotPresent(f"image {image!r} is not present and imagePullPolicy is Never", image=image)
+        raise errors.ImagePullError(f"sim: pull access denied for {image}", image=image)
+
+    async def create(self, spec: ContainerSpec) -> str:
+        name = container_name(spec)
+        if name in self._names:
+            raise errors.ContainerConflict(f"container name {name!r} is already in use")
+        labels = managed_labels(spec)
+        id = uuid.uuid4().hex
+        info = info_from_labels(id=id, name=name, image=spec.image, labels=labels)
+        info.state, info.created_at, info.image_id = "created", now_rfc3339(), f"sim:{spec.image}"
+        run = labels.get(LABEL_RUN_SECONDS)
+        code = labels.get(LABEL_EXIT_CODE)
+        try:
+            sim = _Sim(
+                info=info,
+                run_seconds=float(run) if run is not None else self._run_seconds,
+                exit_code=int(code) if code is not None else self._exit_code,
+            )
+        except ValueError as exc:
+            raise errors.InvalidSpec(f"bad sim label: {exc}") from exc
+        self._containers[id] = sim
+        self._names[name] = id
+        return id
+
+    async def start(self, id: str) -> None:
+        sim = self._get(id)
+        if sim.info.state != "created":
+            raise errors.ContainerConflict(f"container {id} is {sim.info.state}, not created")
+        self._ips += 1
+        sim.info.state, sim.info.started_at = "running", now_rfc3339()
+        sim.info.ip = f"10.88.{(self._ips >> 8) & 0xFF}.{self._ips & 0xFF}"
+        sim.output.append(f"sim: {sim.info.container_name} started\n".encode())
+        if sim.run_seconds is not None:
+            loop = asyncio.get_running_loop()
+            sim.timer = loop.call_later(sim.run_seconds, self._exit, sim, sim.exit_code)
+
+    def _exit(self, sim: _Sim, code: int) -> None:
+        if sim.timer is not None:
+            sim.timer.cancel()
+            sim.timer = None
+        if sim.info.state != "running":
+            return
+        sim.info.state, sim.info.exit_code, sim.info.finished_at = "exited", code, now_rfc3339()
+        sim.output.append(f"sim: exited with code {code}\n".encode())
+
+    async def stop(self, id: str, grace_seconds: float) -> None:
+        self._exit(self._get(id), SIGTERM_EXIT)
+
+    async def remove(self, id: str) -> None:
+        sim = self._get(id)
+        self._exit(sim, SIGTERM_EXIT)
+        del self._containers[id]
+        del self._names[sim.info.name]
+
+    async def list(self, pod_uid: str | None = None) -> list[ContainerInfo]:
+        return [
+            _copy(s.info) for s in self._containers.values()
+            if pod_uid is None or s.info.labels.get(LABEL_POD_UID) == pod_uid
+        ]  # fmt: skip
+
+    async def inspect(self, id: str) -> ContainerInfo:
+        return _copy(self._get(id).info)
+
+    async def logs(
+        self, id: str, *, follow: bool = False, tail: int | None = None
+    ) -> AsyncIterator[bytes]:
+        sim = self._get(id)
+        start = 0 if tail is None else max(len(sim.output) - tail, 0)
+        while True:
+            for line in sim.output[start:]:
+                yield line
+            start = len(sim.output)
+            if not follow or sim.info.state == "exited" or self._containers.get(id) is not sim:
+                return
+            await asyncio.sleep(FOLLOW_POLL_INTERVAL)
+
+    async def exec(self, id: str, command: list[str], timeout: float) -> tuple[int, bytes]:
+        sim = self._get(id)
+        if sim.info.state != "running":
+            raise errors.ContainerConflict(f"container {id} is {sim.info.state}, not running")
+        if self._exec_handler is None:
+            return 0, b""
+        return self._exec_handler(_copy(sim.info), list(command))
+
+    async def close(self) -> None:
+        for sim in self._containers.values():
+            if sim.timer is not None:
+                sim.timer.cancel()
+                sim.timer = None
+
+    def _get(self, id: str) -> _Sim:
+        try:
+            return self._containers[id]
+        except KeyError:
+            raise errors.ContainerNotFound(f"no container {id}") from None
+
+
+def _copy(info: ContainerInfo) -> ContainerInfo:
+    # Callers get a snapshot: mutating it must not change the runtime's state.
+    return dataclasses.replace(info, labels=dict(info.labels))

@@ -1,0 +1,101 @@
+"""`orch server`: store, API, (later) controllers, scheduler and the embedded agent.
+
+One root TaskGroup owns every long-lived task; SIGTERM/SIGINT set a stop event, the
+listener closes, in-flight writes finish, then the store closes. Nothing is
+fire-and-forget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import NoReturn
+
+import structlog
+from aiohttp import web
+
+from orchestrator.aio.metrics import Metrics
+from orchestrator.server import bootstrap
+from orchestrator.server.app import build_app
+from orchestrator.server.auth import Principal, TokenTable
+from orchestrator.server.state import ServerState
+from orchestrator.settings import Settings
+from orchestrator.store.bus import Bus
+from orchestrator.store.objects import Objects
+from orchestrator.store.store import Store
+
+log = structlog.get_logger(__name__)
+
+
+def server_url(settings: Settings) -> str:
+    if settings.api.advertise_url:
+        return settings.api.advertise_url
+    host = settings.api.listen_host
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    return f"http://{host}:{settings.api.listen_port}"
+
+
+async def build_state(settings: Settings) -> ServerState:
+    """Open the store and load credentials: everything a server needs before it listens."""
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.store.path == Settings().store.path:
+        settings.store.path = data_dir / "state.db"
+    metrics = Metrics()
+    bus = Bus(queue_size=settings.api.watch_queue_size)
+    store = Store(settings.store, bus=bus, metrics=metrics)
+    await store.open()
+    tokens = TokenTable()
+    admin = bootstrap.read_or_create_token(data_dir / "admin-token")
+    tokens.add(admin, Principal(name="admin", role="admin"))
+    join = bootstrap.read_or_create_token(data_dir / "join-token")
+    tokens.add(join, Principal(name="system:bootstrap", role="join"))
+    bootstrap.write_client_configs(data_dir, server_url=server_url(settings), admin_token=admin)
+    metrics.gauge("orch_watchers", "Open watch subscriptions", lambda: bus.subscribers)
+    metrics.gauge("orch_watch_events_published_total", "Events published to watchers", lambda: bus.published)
+    metrics.gauge("orch_watch_dropped_total", "Watchers cut off for falling behind", lambda: bus.dropped)
+    return ServerState(settings=settings, store=store, objects=Objects(store), tokens=tokens, metrics=metrics)
+
+
+async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> None:
+    state = await build_state(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(build_app(state), handler_cancellation=True, access_log=None)
+    await runner.setup()
+    try:
+        async with asyncio.TaskGroup() as tg:
+            writer = tg.create_task(state.store.run(), name="store-writer")
+            await bootstrap.ensure_namespaces(state.objects)
+            site = web.TCPSite(runner, settings.api.listen_host, settings.api.listen_port, backlog=1024)
+            await site.start()
+            log.info("orch server listening", url=server_url(settings), data_dir=str(settings.data_dir))
+            if started is not None:
+                started.set()
+            await stop.wait()
+            log.info("orch server stopping")
+            state.shutting_down = True
+            await runner.shutdown()
+            await runner.cleanup()
+            await _drain(state.store)
+            writer.cancel()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await state.store.close()
+        log.info("orch server stopped")
+
+
+async def _drain(store: Store) -> None:
+    """Let queued writes commit before the writer stops (bounded wait)."""
+    for _ in range(100):
+        if store._queue.empty():
+            return
+        await asyncio.sleep(0.01)
+
+
+async def forever() -> NoReturn:
+    while True:
+        await asyncio.sleep(3600)

@@ -1,0 +1,62 @@
+"""Request middleware: authentication, the one domain-error -> Status mapping, metrics, logs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import msgspec
+import structlog
+from aiohttp import web
+
+from orchestrator.model.errors import ApiError, BadRequest, InternalError, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from orchestrator.server import responses
+from orchestrator.server.state import STATE
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PUBLIC = frozenset({"/healthz", "/readyz", "/livez", "/version"})
+
+
+def _translate(exc: BaseException, *, body_limit: int) -> ApiError:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return RequestEntityTooLarge(f"the request body is larger than the limit of {body_limit} bytes")
+    if isinstance(exc, web.HTTPNotFound):
+        return NotFound("the server could not find the requested resource")
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return MethodNotAllowed(f"method {exc.method} is not allowed here")
+    if isinstance(exc, web.HTTPException):
+        err = ApiError(exc.text or exc.reason)
+        err.code, err.reason = exc.status, exc.reason.replace(" ", "")
+        return err
+    if isinstance(exc, (UnicodeDecodeError, msgspec.DecodeError, ValueError)):
+        return BadRequest(f"the request could not be read: {exc}")
+    return InternalError("an internal error occurred; the server log has the details")
+
+
+@web.middleware
+async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    state = request.app[STATE]
+    started = time.perf_counter()
+    response: web.StreamResponse
+    try:
+        if request.path not in PUBLIC:
+            request["principal"] = state.tokens.authenticate(request.headers.get("Authorization"))
+        response = await handler(request)
+        log.debug("request", method=request.method, path=request.path, status=response.status)
+    except Exception as exc:  # the one place errors become Status answers
+        err = _translate(exc, body_limit=state.settings.api.max_body_bytes)
+        if isinstance(err, InternalError):
+            log.exception("request failed", method=request.method, path=request.path)
+        response = responses.error(err)
+    verb, kind = request.get("verb", request.method.lower()), request.get("kind", "")
+    if verb != "watch":
+        elapsed = time.perf_counter() - started
+        state.metrics.histogram("orch_api_request_seconds", "API request latency by verb and kind").observe(
+            elapsed, verb=verb, kind=kind)
+        state.metrics.counter("orch_api_requests_total", "API requests by verb, kind and code").inc(
+            verb=verb, kind=kind, code=str(response.status))
+    return response

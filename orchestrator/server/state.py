@@ -1,0 +1,26 @@
+"""Typed application state (aiohttp AppKeys): what every handler may reach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from orchestrator.aio.metrics import Metrics
+from orchestrator.server.auth import TokenTable
+from orchestrator.settings import Settings
+from orchestrator.store.objects import Objects
+from orchestrator.store.store import Store
+
+
+@dataclass(slots=True)
+class ServerState:
+    settings: Settings
+    store: Store
+    objects: Objects
+    tokens: TokenTable
+    metrics: Metrics
+    shutting_down: bool = False
+
+
+STATE = web.AppKey("state", ServerState)
