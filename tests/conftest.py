@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import socket
@@ -30,8 +31,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.runtime.image import DOCKER_SOCKET, TEST_IMAGE, engine_answers, ensure_test_image
+
 IN_CI = os.environ.get("CI") == "true"
-TEST_IMAGE = "orch-test/busybox:latest"
 READY_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 
@@ -129,10 +131,11 @@ class OrchServer:
             self.process.kill()
             self.process.wait()
 
-    def cli(self, *args: str, check: bool = True, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
-        """Run `orch ARGS` against this server; stdout and stderr as text."""
-        result = subprocess.run([*orch_command(), *args], env=self.env, capture_output=True,
-                                text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    def cli(self, *args: str, check: bool = True, timeout: float = 30.0, cwd: Path | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run `orch ARGS` against this server (or as `env` says); stdout and stderr as text."""
+        result = subprocess.run([*orch_command(), *args], env=self.env if env is None else env, cwd=cwd,
+                                capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         if check and result.returncode != 0:
             pytest.fail(f"orch {' '.join(args)} exited with {result.returncode}:\n"
                         f"{result.stdout}{result.stderr}", pytrace=False)
@@ -185,44 +188,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 # --- docker --------------------------------------------------------------------------------
 
-_docker_problem: str | None = None
-_docker_checked = False
+@functools.cache
+def _docker_problem() -> str | None:
+    """Why Docker cannot be used for tests, or None when it can (the image built if needed).
 
-
-def _find_docker_problem() -> str | None:
-    """Why Docker cannot be used for tests, or None when it can (the image built if needed)."""
-    try:
-        info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=20)
-    except FileNotFoundError:
-        return "the docker CLI is not installed"
-    except subprocess.TimeoutExpired:
-        return "`docker info` did not answer within 20s"
-    if info.returncode != 0:
-        return f"no Docker engine answers `docker info`: {info.stderr.strip()[-300:]}"
-    inspect = subprocess.run(["docker", "image", "inspect", TEST_IMAGE], capture_output=True, timeout=20)
-    if inspect.returncode == 0:
-        return None
-    try:
-        from tests.runtime.image import ensure_test_image
-    except ImportError:
-        return f"the test image {TEST_IMAGE} is missing (scripts/test builds it)"
+    Asked once per session: the answer does not change while the tests run.
+    """
+    if not engine_answers(timeout=5.0):
+        return f"no Docker engine answers on {DOCKER_SOCKET} (scripts/test starts one)"
     try:
         ensure_test_image()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no image", said with its reason
-        return f"building the test image {TEST_IMAGE} failed: {exc}"
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        return f"the test image {TEST_IMAGE} could not be built: {exc}"
     return None
 
 
 def require_docker() -> None:
     """Skip (fail under CI=true) unless a Docker engine and the test image are there."""
-    global _docker_problem, _docker_checked
-    if not _docker_checked:
-        _docker_problem, _docker_checked = _find_docker_problem(), True
-    if _docker_problem is None:
+    problem = _docker_problem()
+    if problem is None:
         return
     if IN_CI:
-        pytest.fail(f"Docker is required under CI=true: {_docker_problem}", pytrace=False)
-    pytest.skip(f"needs Docker: {_docker_problem}")
+        pytest.fail(f"Docker is required under CI=true: {problem}", pytrace=False)
+    pytest.skip(f"needs Docker: {problem}")
 
 
 @pytest.fixture

@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
-import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-import structlog
-
+from orchestrator import logs
 from orchestrator.client import Client, find_config
 from orchestrator.model.errors import NotFound
 from orchestrator.model.registry import REGISTRY, Kind
@@ -147,16 +143,7 @@ def check_selectors(*, label_selector: str = "", field_selector: str = "") -> No
 
 def configure_logging(*, fmt: str = "console", level: str = "warning") -> None:
     """structlog to stderr (stdout belongs to command output)."""
-    processors: list[Any] = [structlog.processors.add_log_level,
-                             structlog.processors.TimeStamper(fmt="iso", utc=True)]
-    renderer: Any = (structlog.processors.JSONRenderer() if fmt == "json"
-                     else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
-    structlog.configure(
-        processors=[structlog.contextvars.merge_contextvars, *processors, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=False,
-    )
+    logs.configure(fmt=fmt, level=level.lower())
 
 
 def out(line: str = "") -> None:

@@ -39,15 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help(sys.stderr)
-        return 2
-    configure_logging(fmt=getattr(args, "log_format", None) or env("ORCH_LOG_FORMAT", "console"),
-                      level=args.log_level or getattr(args, "default_log_level", "warning"))
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handler = getattr(args, "handler", None)
+        if handler is None:
+            parser.print_help(sys.stderr)
+            return 2
+        configure_logging(fmt=getattr(args, "log_format", None) or env("ORCH_LOG_FORMAT", "console"),
+                          level=args.log_level or getattr(args, "default_log_level", "warning"))
         return int(handler(args) or 0)
     except KeyboardInterrupt:
         return 130

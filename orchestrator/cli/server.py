@@ -28,7 +28,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="do not run an embedded agent (env ORCH_NO_AGENT=1)")
     p.add_argument("--sync", choices=SYNC_MODES, default=env("ORCH_SYNC", "full").lower(),
                    help="SQLite synchronous mode (env ORCH_SYNC, default full)")
+    p.add_argument("--event-log-retain", type=int, default=_env_number("ORCH_EVENT_LOG_RETAIN", int),
+                   help="events kept for watch resume before compaction (env ORCH_EVENT_LOG_RETAIN)")
+    p.add_argument("--compact-interval", type=float,
+                   default=_env_number("ORCH_COMPACT_INTERVAL", float),
+                   help="seconds between compaction steps (env ORCH_COMPACT_INTERVAL)")
     p.set_defaults(handler=run, default_log_level="info")
+
+
+def _env_number(name: str, type_: type[int] | type[float]) -> int | float | None:
+    raw = env(name)
+    if not raw:
+        return None
+    try:
+        return type_(raw)
+    except ValueError:
+        raise CliError(f"{name}={raw!r} is not a number") from None
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -49,12 +64,17 @@ def parse_listen(text: str) -> tuple[str, int]:
 def settings_from(args: argparse.Namespace) -> Settings:
     host, port = parse_listen(args.listen)
     data_dir = Path(args.data_dir).expanduser()
+    store = StoreSettings(path=data_dir / "state.db", synchronous=args.sync.upper())
+    if args.event_log_retain is not None:
+        store.event_log_retain = args.event_log_retain
+    if args.compact_interval is not None:
+        store.compact_interval_s = args.compact_interval
     return Settings(
         data_dir=data_dir,
         log_format=args.log_format,
         log_level=args.log_level or "info",
         embedded_agent=not args.no_agent,
-        store=StoreSettings(path=data_dir / "state.db", synchronous=args.sync.upper()),
+        store=store,
         api=ApiSettings(listen_host=host, listen_port=port, advertise_url=args.advertise_url),
     )
 

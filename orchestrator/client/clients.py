@@ -8,7 +8,7 @@ errors in `responses.check_response` and nowhere else. `watch()` lives in `watch
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,7 +224,7 @@ class Client:
             raise Unreachable(f"reading the log of pod {namespace}/{name}: {exc or 'timed out'}") from None
 
     def watch(self, kind: Kind | str, *, namespace: str = "", label_selector: str = "", field_selector: str = "",
-              resource_version: str = "", known: tuple[Object, ...] | list[Any] = ()) -> AsyncIterator[watching.WatchEvent]:
+              resource_version: str = "", known: Iterable[Any] = ()) -> AsyncIterator[watching.WatchEvent]:
         """Events for a kind over websocket, resumed after drops and re-listed after 410 Gone.
 
         resource_version "" (or "0"): list first and yield ADDED for what exists, then watch.

@@ -14,7 +14,8 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from orchestrator.model.errors import ApiError, ServiceUnavailable, Status, StatusCause, StatusDetails, error_from_status
+from orchestrator.model.errors import (ApiError, ServiceUnavailable, Status, StatusCause, StatusDetails,
+                                       error_from_status)
 
 
 class Unreachable(ServiceUnavailable):

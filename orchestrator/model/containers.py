@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from orchestrator.model.base import Spec
+from orchestrator.model.quantities import QuantityValue, normalize_quantities
 
 Loose = dict[str, Any]
 
@@ -76,11 +77,19 @@ class ContainerPort(Spec):
 
 
 class ResourceRequirements(Spec):
-    """Quantities by resource name (`cpu`, `memory`, `nvidia.com/gpu`): see quantities.py."""
+    """Quantities by resource name (`cpu`, `memory`, `nvidia.com/gpu`): see quantities.py.
 
-    limits: dict[str, str] = msgspec.field(default_factory=dict)
-    requests: dict[str, str] = msgspec.field(default_factory=dict)
+    A manifest may write a bare number (`nvidia.com/gpu: 1`), as Kubernetes allows; the
+    values are strings once decoded or constructed (`__post_init__` turns numbers into text).
+    """
+
+    limits: dict[str, QuantityValue] = msgspec.field(default_factory=dict)
+    requests: dict[str, QuantityValue] = msgspec.field(default_factory=dict)
     claims: list[Loose] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.limits = normalize_quantities(self.limits)  # type: ignore[assignment]
+        self.requests = normalize_quantities(self.requests)  # type: ignore[assignment]
 
 
 class VolumeMount(Spec):

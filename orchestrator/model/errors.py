@@ -42,8 +42,8 @@ class StatusDetails(Spec):
     retry_after_seconds: int | None = None
 
 
-class Status(Spec):
-    """Kubernetes' meta/v1 Status: the body of every error answer."""
+class Status(Spec, omit_defaults=False):
+    """Kubernetes' meta/v1 Status: the body of every error answer (kind and apiVersion always written)."""
 
     api_version: str = "v1"
     kind: str = "Status"

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from orchestrator.model.base import Condition, Object, Spec
+from orchestrator.model.quantities import QuantityValue, normalize_quantities
 
 Loose = dict[str, Any]
 
@@ -65,8 +66,8 @@ class GpuDevice(Spec):
 
 
 class NodeStatus(Spec):
-    capacity: dict[str, str] = msgspec.field(default_factory=dict)
-    allocatable: dict[str, str] = msgspec.field(default_factory=dict)
+    capacity: dict[str, QuantityValue] = msgspec.field(default_factory=dict)  # strings once decoded
+    allocatable: dict[str, QuantityValue] = msgspec.field(default_factory=dict)
     phase: str = ""
     conditions: list[Condition] = msgspec.field(default_factory=list)
     addresses: list[NodeAddress] = msgspec.field(default_factory=list)
@@ -79,6 +80,10 @@ class NodeStatus(Spec):
     runtime_handlers: list[Loose] = msgspec.field(default_factory=list)
     features: Loose | None = None
     gpus: list[GpuDevice] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.capacity = normalize_quantities(self.capacity)  # type: ignore[assignment]
+        self.allocatable = normalize_quantities(self.allocatable)  # type: ignore[assignment]
 
 
 class Node(Object):

@@ -10,6 +10,7 @@ through the cached parsers in quantities.py and names.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from orchestrator.model import field_errors as fe
 from orchestrator.model.containers import Container, Probe, ResourceRequirements
@@ -152,6 +153,7 @@ def _ports(c: Container, p: str, errs: list[StatusCause], host_ports: set[tuple[
                 host_ports.add(key)
 
 
+@lru_cache(maxsize=1024)
 def port_name_error(name: str) -> str:
     """IANA service names: ≤ 15 lowercase alphanumerics or '-', at least one letter."""
     if len(name) > 15:
@@ -185,41 +187,59 @@ def resource_path(base: str, name: str) -> str:
     return f"{base}[{name}]" if ("." in name or "/" in name) else f"{base}.{name}"
 
 
+def _is_standard(rname: str) -> bool:
+    return rname in STANDARD_RESOURCES or rname.startswith("hugepages-")
+
+
+@lru_cache(maxsize=4096)
+def _amount_problem(rname: str, q: str) -> tuple[str, str, str] | None:
+    """(kind, value shown, detail) of what is wrong with one amount; None when fine. Cached."""
+    standard = _is_standard(rname)
+    if not standard and ("/" not in rname or qualified_name_errors(rname)):
+        return "invalid", rname, "must be a standard resource type or fully qualified"
+    try:
+        v = parse_quantity(q)
+    except QuantityError as exc:
+        return "plain", q, str(exc)
+    if v < 0:
+        return "invalid", q, _NONNEG
+    if not standard and v.denominator != 1:
+        return "invalid", q, "must be an integer"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _request_problem(rname: str, req: str, lim: str) -> str:
+    """Why a request does not fit its limit ("" when it does); both already parse. Cached."""
+    if _is_standard(rname):
+        if parse_quantity(req) > parse_quantity(lim):
+            return f"must be less than or equal to {rname} limit of {lim}"
+    elif parse_quantity(req) != parse_quantity(lim):
+        return f"must be equal to {rname} limit of {lim}"
+    return ""
+
+
 def _resources(res: ResourceRequirements, p: str, errs: list[StatusCause]) -> None:
-    parsed: dict[tuple[str, str], object] = {}
+    bad: set[tuple[str, str]] = set()
     for which, amounts in (("limits", res.limits), ("requests", res.requests)):
         for rname, q in amounts.items():
-            standard = rname in STANDARD_RESOURCES or rname.startswith("hugepages-")
-            if not standard and ("/" not in rname or qualified_name_errors(rname)):
-                errs.append(fe.invalid(resource_path(f"{p}.{which}", rname), rname,
-                                       "must be a standard resource type or fully qualified"))
-                continue
-            try:
-                v = parse_quantity(q)
-            except QuantityError as exc:
-                errs.append(fe.plain(resource_path(f"{p}.{which}", rname), str(exc)))
-                continue
-            if v < 0:
-                errs.append(fe.invalid(resource_path(f"{p}.{which}", rname), q, _NONNEG))
-            elif not standard and v.denominator != 1:
-                errs.append(fe.invalid(resource_path(f"{p}.{which}", rname), q, "must be an integer"))
-            else:
-                parsed[which, rname] = v
+            if (problem := _amount_problem(rname, q)) is not None:
+                bad.add((which, rname))
+                kind, shown, detail = problem
+                where = resource_path(f"{p}.{which}", rname)
+                errs.append(fe.plain(where, detail) if kind == "plain" else fe.invalid(where, shown, detail))
     if not res.requests:
         return
+    limits = res.limits
     for rname, q in res.requests.items():
-        req, lim = parsed.get(("requests", rname)), parsed.get(("limits", rname))
-        if req is None:
+        if ("requests", rname) in bad:
             continue
-        extended = rname not in STANDARD_RESOURCES and not rname.startswith("hugepages-")
-        where = resource_path(f"{p}.requests", rname)
+        lim = limits.get(rname)
         if lim is None:
-            if extended and rname not in res.limits:
+            if not _is_standard(rname):
                 errs.append(fe.required(f"{p}.limits", "Limit must be set for non overcommitable resources"))
-        elif extended and req != lim:
-            errs.append(fe.invalid(where, q, f"must be equal to {rname} limit of {res.limits[rname]}"))
-        elif req > lim:  # type: ignore[operator]
-            errs.append(fe.invalid(where, q, f"must be less than or equal to {rname} limit of {res.limits[rname]}"))
+        elif ("limits", rname) not in bad and (detail := _request_problem(rname, q, lim)):
+            errs.append(fe.invalid(resource_path(f"{p}.requests", rname), q, detail))
 
 
 def _port_ref(port: int | str, where: str, errs: list[StatusCause]) -> None:

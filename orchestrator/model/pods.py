@@ -113,7 +113,7 @@ class PodSpec(Spec):
     readiness_gates: list[Loose] = msgspec.field(default_factory=list)
     runtime_class_name: str | None = None
     enable_service_links: bool | None = None
-    overhead: dict[str, str] | None = None
+    overhead: dict[str, str | int | float] | None = None
     topology_spread_constraints: list[Loose] = msgspec.field(default_factory=list)
     os: Loose | None = None
     resource_claims: list[Loose] = msgspec.field(default_factory=list)

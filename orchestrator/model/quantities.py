@@ -30,15 +30,38 @@ _FORMAT_BINARY = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("
 _MAX_EXPONENT = 40  # beyond any real resource; keeps `1e999999` from eating memory
 
 
+QuantityValue = str | int | float  # what a manifest may hold: YAML turns `nvidia.com/gpu: 1` into an int
+
+
+def quantity_text(value: QuantityValue) -> str:
+    """A quantity as its string form: `1` -> "1", `0.5` -> "0.5", "250m" unchanged."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return str(value)
+
+
+def normalize_quantities(amounts: dict[str, QuantityValue]) -> dict[str, str]:
+    """The same map with every value a string (the same dict when it already is)."""
+    for v in amounts.values():
+        if type(v) is not str:
+            return {k: quantity_text(x) for k, x in amounts.items()}
+    return amounts  # type: ignore[return-value]
+
+
 class QuantityError(ValueError):
     """A string that is not a quantity; the message names it and shows the accepted forms."""
 
 
 @lru_cache(maxsize=8192)
-def parse_quantity(value: str | int) -> Fraction:
+def parse_quantity(value: QuantityValue) -> Fraction:
     """The exact value of a quantity string; QuantityError on anything else."""
     if isinstance(value, int) and not isinstance(value, bool):
         return Fraction(value)
+    if isinstance(value, float):
+        value = quantity_text(value)
     if not isinstance(value, str):
         raise QuantityError(f"invalid quantity {value!r}: expected a string such as \"500m\" or \"1Gi\"")
     m = _RE.fullmatch(value)
@@ -61,17 +84,17 @@ def parse_quantity(value: str | int) -> Fraction:
     return -n if sign == "-" else n
 
 
-def parse_cpu_millis(value: str | int) -> int:
+def parse_cpu_millis(value: QuantityValue) -> int:
     """CPU in thousandths of a core, rounded up: `250m` -> 250, `2` -> 2000, `0.5` -> 500."""
     return math.ceil(parse_quantity(value) * 1000)
 
 
-def parse_bytes(value: str | int) -> int:
+def parse_bytes(value: QuantityValue) -> int:
     """Bytes (or any count), rounded up: `1Gi` -> 1073741824, `1G` -> 10**9."""
     return math.ceil(parse_quantity(value))
 
 
-def parse_count(value: str | int) -> int:
+def parse_count(value: QuantityValue) -> int:
     """A whole count (`nvidia.com/gpu`, `pods`); QuantityError when it has a fraction."""
     q = parse_quantity(value)
     if q.denominator != 1:

@@ -33,10 +33,23 @@ from .errors import (
 )
 
 __all__ = [
-    "ContainerConflict", "ContainerInfo", "ContainerNotFound", "ContainerRuntime",
-    "ContainerSpec", "ExecTimeout", "ImageError", "ImageNotPresent", "ImagePullError",
-    "InvalidSpec", "PortMapping", "PullPolicy", "RuntimeError_", "RuntimeUnavailable",
-    "KINDS", "detect_runtime", "open_runtime",
+    "KINDS",
+    "ContainerConflict",
+    "ContainerInfo",
+    "ContainerNotFound",
+    "ContainerRuntime",
+    "ContainerSpec",
+    "ExecTimeout",
+    "ImageError",
+    "ImageNotPresent",
+    "ImagePullError",
+    "InvalidSpec",
+    "PortMapping",
+    "PullPolicy",
+    "RuntimeError_",
+    "RuntimeUnavailable",
+    "detect_runtime",
+    "open_runtime",
 ]  # fmt: skip
 
 log = structlog.get_logger(__name__)

@@ -168,4 +168,4 @@ def kube_argv(command: list[str], args: list[str]) -> list[str]:
 
 
 def now_rfc3339() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")

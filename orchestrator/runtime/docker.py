@@ -23,24 +23,11 @@ import structlog
 from aiodocker.exceptions import DockerError
 
 from . import errors
-from .base import (
-    LABEL_MANAGED,
-    LABEL_POD_UID,
-    ContainerInfo,
-    ContainerSpec,
-    PullPolicy,
-    container_name,
-    info_from_labels,
-    is_managed,
-    managed_labels,
-)
+from .base import LABEL_MANAGED, LABEL_POD_UID, ContainerInfo, ContainerSpec, PullPolicy, container_name, is_managed
+from .docker_config import container_config, info_from_inspect
 
 log = structlog.get_logger(__name__)
 
-_ZERO_TIME = "0001-01-01T00:00:00Z"
-_STATES = {"created": "created", "running": "running", "paused": "running",
-           "restarting": "running", "exited": "exited", "dead": "exited",
-           "removing": "exited"}  # fmt: skip
 _STREAMING = aiohttp.ClientTimeout()  # no limit: follow-mode logs may last for days
 
 
@@ -98,7 +85,7 @@ class DockerRuntime:
         return str(data.get("Version", "unknown"))
 
     async def _image_present(self, image: str) -> bool:
-        missing = lambda msg: errors.ImageNotPresent(msg, image=image)  # noqa: E731
+        missing = lambda msg: errors.ImageNotPresent(msg, image=image)
         try:
             async with self._call("image inspect", not_found=missing):
                 await self._docker.images.inspect(image)
@@ -133,7 +120,7 @@ class DockerRuntime:
     async def create(self, spec: ContainerSpec) -> str:
         config = container_config(spec)
         name = container_name(spec)
-        image_missing = lambda msg: errors.ImageNotPresent(msg, image=spec.image)  # noqa: E731
+        image_missing = lambda msg: errors.ImageNotPresent(msg, image=spec.image)
         async with self._call("create", not_found=image_missing):
             container = await self._docker.containers.create(config, name=name)
         log.debug("container created", id=container.id[:12], name=name)
@@ -232,84 +219,6 @@ async def _demultiplex(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
                 yield await content.readexactly(size)
         except asyncio.IncompleteReadError:
             return
-
-
-def container_config(spec: ContainerSpec) -> dict[str, Any]:
-    """The Engine API create body; pure, so it is unit-tested without an engine."""
-    host: dict[str, Any] = {"Init": True}
-    config: dict[str, Any] = {
-        "Image": spec.image,
-        "Env": [f"{k}={v}" for k, v in spec.env.items()],
-        "Labels": managed_labels(spec),
-        "Hostname": spec.pod_name[:63].rstrip("-."),
-        "HostConfig": host,
-    }
-    # Kubernetes: command replaces ENTRYPOINT (and then the image CMD is dropped too,
-    # which the engine does whenever Entrypoint is set); args alone replace CMD.
-    if spec.command:
-        config["Entrypoint"] = list(spec.command)
-        config["Cmd"] = list(spec.args)
-    elif spec.args:
-        config["Cmd"] = list(spec.args)
-    if spec.working_dir:
-        config["WorkingDir"] = spec.working_dir
-    if spec.ports:
-        config["ExposedPorts"] = {_port_key(p.container_port, p.protocol): {} for p in spec.ports}
-        bindings: dict[str, list[dict[str, str]]] = {}
-        for p in spec.ports:
-            if p.host_port is not None:
-                key = _port_key(p.container_port, p.protocol)
-                bindings.setdefault(key, []).append({"HostIp": p.host_ip, "HostPort": str(p.host_port)})
-        if bindings:
-            host["PortBindings"] = bindings
-    if spec.cpu_millis is not None:
-        host["NanoCpus"] = spec.cpu_millis * 1_000_000
-    if spec.memory_bytes is not None:
-        host["Memory"] = spec.memory_bytes
-    if spec.gpu_device_ids:
-        host["DeviceRequests"] = [
-            {"Driver": "nvidia", "DeviceIDs": list(spec.gpu_device_ids), "Capabilities": [["gpu"]]}
-        ]
-    return config
-
-
-def _port_key(port: int, protocol: str) -> str:
-    return f"{port}/{protocol.lower()}"
-
-
-def info_from_inspect(data: dict[str, Any]) -> ContainerInfo:
-    cfg = data.get("Config") or {}
-    state = data.get("State") or {}
-    info = info_from_labels(
-        id=data["Id"],
-        name=str(data.get("Name", "")).lstrip("/"),
-        image=cfg.get("Image", ""),
-        labels=cfg.get("Labels") or {},
-    )
-    info.image_id = data.get("Image", "")
-    info.state = _STATES.get(state.get("Status", ""), "unknown")  # type: ignore[assignment]
-    if info.state == "exited":
-        info.exit_code = state.get("ExitCode")
-    info.created_at = _time(data.get("Created"))
-    info.started_at = _time(state.get("StartedAt"))
-    info.finished_at = _time(state.get("FinishedAt")) if info.state == "exited" else None
-    info.ip = _ip(data.get("NetworkSettings") or {})
-    info.error = state.get("Error") or None
-    info.oom_killed = bool(state.get("OOMKilled"))
-    return info
-
-
-def _time(value: str | None) -> str | None:
-    return None if not value or value.startswith(_ZERO_TIME[:10]) else value
-
-
-def _ip(net: dict[str, Any]) -> str | None:
-    if net.get("IPAddress"):
-        return str(net["IPAddress"])
-    for network in (net.get("Networks") or {}).values():
-        if network.get("IPAddress"):
-            return str(network["IPAddress"])
-    return None
 
 
 def _translate(

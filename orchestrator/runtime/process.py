@@ -26,8 +26,17 @@ from pathlib import Path
 import structlog
 
 from . import errors, procfs
-from .base import LABEL_POD_NAME, LABEL_POD_UID, ContainerInfo, ContainerSpec, PullPolicy
-from .base import container_name, kube_argv, managed_labels, now_rfc3339
+from .base import (
+    LABEL_POD_NAME,
+    LABEL_POD_UID,
+    ContainerInfo,
+    ContainerSpec,
+    PullPolicy,
+    container_name,
+    kube_argv,
+    managed_labels,
+    now_rfc3339,
+)
 from .process_records import Record, delete_record, load_records, save_record, tail_offset
 
 log = structlog.get_logger(__name__)
@@ -36,6 +45,8 @@ LOG_POLL_INTERVAL = 0.1  # seconds between reads when following a log
 
 
 class ProcessRuntime:
+    """Make one with ``await ProcessRuntime.open(data_dir=...)``, which adopts."""
+
     name = "process"
 
     def __init__(self, *, data_dir: Path, kill_wait: float = 5.0) -> None:
@@ -82,8 +93,11 @@ class ProcessRuntime:
             raise errors.ContainerConflict(f"container name {name!r} is already in use")
         id = uuid.uuid4().hex
         log_path = self._log_dir / spec.pod_uid / spec.container_name / f"{spec.restart_count}.log"
+        env = dict(spec.env)
+        if spec.gpu_device_ids:  # no cgroups to enforce it, but CUDA honours this (UUIDs too)
+            env.setdefault("CUDA_VISIBLE_DEVICES", ",".join(spec.gpu_device_ids))
         rec = Record(
-            id=id, name=name, image=spec.image, argv=argv, env=dict(spec.env),
+            id=id, name=name, image=spec.image, argv=argv, env=env,
             working_dir=spec.working_dir, labels=managed_labels(spec),
             log_path=str(log_path), created_at=now_rfc3339(),
         )  # fmt: skip
@@ -101,10 +115,12 @@ class ProcessRuntime:
         # A minimal environment: the agent's own (tokens included) is not the pod's.
         env = {"PATH": os.environ.get("PATH", os.defpath), "HOSTNAME": rec.labels[LABEL_POD_NAME]}
         try:
-            with path.open("ab") as out:
+            with path.open("ab") as out:  # noqa: ASYNC230 - local file, opened once
                 # A new session makes the pid a group leader: stop signals the group,
                 # reaching what the command forked, as a container's stop would.
-                child = subprocess.Popen(
+                # Plain Popen, not asyncio's: closing an asyncio subprocess transport
+                # kills the child, and workloads must outlive the runtime object.
+                child = subprocess.Popen(  # noqa: ASYNC220 - fork+exec, returns at once
                     rec.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                     env={**env, **rec.env}, cwd=rec.working_dir, start_new_session=True,
                 )  # fmt: skip
@@ -187,11 +203,10 @@ class ProcessRuntime:
         self, id: str, *, follow: bool = False, tail: int | None = None
     ) -> AsyncIterator[bytes]:
         rec = self._get(id)
-        try:
-            f = open(rec.log_path, "rb")
-        except FileNotFoundError:
+        path = Path(rec.log_path)
+        if not path.exists():
             return  # created, never started: nothing written yet
-        with f:
+        with path.open("rb") as f:  # noqa: ASYNC230 - a local file; reads never block long
             if tail is not None:
                 f.seek(tail_offset(f, tail))
             while True:

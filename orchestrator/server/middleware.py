@@ -11,7 +11,7 @@ from aiohttp import web
 
 from orchestrator.model.errors import ApiError, BadRequest, InternalError, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from orchestrator.server import responses
-from orchestrator.server.state import STATE
+from orchestrator.server.state import KIND, PRINCIPAL, STATE, VERB
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +44,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     response: web.StreamResponse
     try:
         if request.path not in PUBLIC:
-            request["principal"] = state.tokens.authenticate(request.headers.get("Authorization"))
+            request[PRINCIPAL] = state.tokens.authenticate(request.headers.get("Authorization"))
         response = await handler(request)
         log.debug("request", method=request.method, path=request.path, status=response.status)
     except Exception as exc:  # the one place errors become Status answers
@@ -52,7 +52,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         if isinstance(err, InternalError):
             log.exception("request failed", method=request.method, path=request.path)
         response = responses.error(err)
-    verb, kind = request.get("verb", request.method.lower()), request.get("kind", "")
+    verb, kind = request.get(VERB, request.method.lower()), request.get(KIND, "")
     if verb != "watch":
         elapsed = time.perf_counter() - started
         state.metrics.histogram("orch_api_request_seconds", "API request latency by verb and kind").observe(

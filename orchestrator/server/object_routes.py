@@ -17,8 +17,8 @@ from orchestrator.model.patching import merge_patch
 from orchestrator.model.errors import BadRequest, MethodNotAllowed, NotFound, ServiceUnavailable
 from orchestrator.model.registry import Kind
 from orchestrator.server import paths, responses, watching
-from orchestrator.server.auth import Principal, authorize
-from orchestrator.server.state import STATE, ServerState
+from orchestrator.server.auth import authorize
+from orchestrator.server.state import KIND, PRINCIPAL, STATE, VERB, ServerState
 
 
 def _int_param(request: web.Request, name: str) -> int | None:
@@ -48,6 +48,8 @@ def _verb(method: str, rp: paths.ResourcePath, request: web.Request) -> str:
         raise MethodNotAllowed(f"method {method} is not allowed on this resource")
     if verb == "delete" and not rp.name:
         return "deletecollection"
+    if verb in ("update", "patch") and not rp.name:
+        raise MethodNotAllowed(f"{method} needs an object name: {method} {rp.kind.api_path(rp.namespace, 'NAME')}")
     return verb
 
 
@@ -56,8 +58,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     rp = paths.parse(request.match_info.get("group", ""), request.match_info["version"],
                      request.match_info.get("rest", ""))
     verb = _verb(request.method, rp, request)
-    request["verb"], request["kind"] = verb, rp.kind.kind
-    principal: Principal = request["principal"]
+    request[VERB], request[KIND] = verb, rp.kind.kind
+    principal = request[PRINCIPAL]
     bound_node = None
     if rp.kind.kind == "Pod" and rp.name and verb not in ("get", "list", "watch"):
         current = state.store.get_entry(rp.kind.key(rp.namespace, rp.name))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from orchestrator.aio.metrics import Metrics
-from orchestrator.server.auth import TokenTable
+from orchestrator.server.auth import Principal, TokenTable
 from orchestrator.settings import Settings
 from orchestrator.store.objects import Objects
 from orchestrator.store.store import Store
@@ -24,3 +24,6 @@ class ServerState:
 
 
 STATE = web.AppKey("state", ServerState)
+PRINCIPAL = web.RequestKey("principal", Principal)
+VERB = web.RequestKey("verb", str)
+KIND = web.RequestKey("kind", str)

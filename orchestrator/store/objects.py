@@ -200,7 +200,7 @@ class Objects:
             meta.generation = old.generation + 1
         self._validate(kind, new)
         if old.deletion_timestamp and not meta.finalizers:
-            raise _DeleteNow()
+            raise _DeleteNow("the last finalizer was removed")
         return new
 
     async def _mutate(self, kind: Kind, key: str, name: str, fn: Callable[[Object], Object | None]) -> Entry:

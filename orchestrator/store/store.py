@@ -27,7 +27,8 @@ import structlog
 from orchestrator.aio.metrics import Metrics
 from orchestrator.model import codec
 from orchestrator.model.base import Object
-from orchestrator.model.errors import AlreadyExists, ApiError, Conflict, Gone, NotFound, ServiceUnavailable
+from orchestrator.model.errors import (AlreadyExists, ApiError, Conflict, Gone, InternalError, NotFound,
+                                       ServiceUnavailable)
 from orchestrator.model.registry import REGISTRY
 from orchestrator.settings import StoreSettings
 from orchestrator.store.bus import Bus, Subscription
@@ -184,6 +185,10 @@ class Store:
                 event = self._plan(op, current, rev + 1)
             except ApiError as err:
                 op.future.set_exception(err)
+                continue
+            except Exception as exc:  # a bug in a mutate function must not kill the writer
+                log.exception("store write planning failed", key=op.key, verb=op.verb)
+                op.future.set_exception(InternalError(f"the write of {op.key} failed: {exc}"))
                 continue
             if event is None:  # a no-op mutation
                 assert current is not None

@@ -1,7 +1,7 @@
 """The example manifests in configs/ are valid for orch's own model, as written.
 
-They must apply unchanged to real Kubernetes as well; that is checked by hand (see
-configs/README.md), since the Kubernetes schemas are not a test dependency.
+They must apply unchanged to real Kubernetes as well; configs/README.md says how to
+check that (the Kubernetes schemas are not a test dependency).
 """
 
 from __future__ import annotations

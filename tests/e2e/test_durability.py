@@ -97,6 +97,7 @@ async def test_acknowledged_creates_survive_a_stop_mid_flight(orch_server, how: 
                 exit_code = await asyncio.to_thread(server.stop)
                 assert exit_code == 0, f"SIGTERM under load: exit {exit_code}\n{server.log_tail()}"
 
+    print(f"{len(load.acked)} creates acknowledged before the {how}")
     assert not load.refused, f"writes refused before the stop: {load.refused[:5]}"
     assert len(load.acked) >= MIN_ACKED, f"only {len(load.acked)} writes acknowledged in {LOAD_MAX_S}s"
 

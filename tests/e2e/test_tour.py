@@ -1,0 +1,70 @@
+"""The README's tour, command by command, against a real `orch server` (no agent).
+
+Pods stay Pending without an agent; what is checked is the object side: apply creates
+then leaves alone, get/describe/delete do what they say, the CLI finds ./.orch/client.yaml
+by itself, and kubectl can read the same server through the kubeconfig orch writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+APPLIED = ["namespace/demo", "configmap/web-config", "deployment.apps/web", "deployment.apps/notebook",
+           "deployment.apps/web-app", "job.batch/pi", "pod/httpd"]
+
+
+def bare_env(home: Path) -> dict[str, str]:
+    """The environment minus every ORCH_* variable, with a HOME of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCH_")}
+    env["HOME"] = str(home)
+    return env
+
+
+def test_apply_get_describe_delete(orch_server) -> None:
+    server = orch_server()
+
+    first = server.cli("apply", "-f", str(CONFIGS)).stdout
+    assert sorted(line.split()[0] for line in first.splitlines()) == sorted(APPLIED), first
+    assert all(line.endswith(" created") for line in first.splitlines()), first
+    assert first.splitlines()[0] == "namespace/demo created"  # namespaces go first
+    again = server.cli("apply", "-f", str(CONFIGS)).stdout
+    assert all(line.endswith(" unchanged") for line in again.splitlines()), again
+
+    pods = server.cli("get", "pods", "-A").stdout
+    assert pods.split("\n")[0].split()[:2] == ["NAMESPACE", "NAME"] and "httpd" in pods, pods
+    deployments = server.cli("get", "deployments", "-n", "demo", "-o", "json").stdout
+    names = sorted(item["metadata"]["name"] for item in json.loads(deployments)["items"])
+    assert names == ["notebook", "web", "web-app"]
+    described = server.cli("describe", "deployment", "web", "-n", "demo").stdout
+    assert "Name:" in described and "web" in described and "demo" in described, described
+
+    deleted = server.cli("delete", "-f", str(CONFIGS / "job.yaml")).stdout
+    assert 'job.batch "pi" deleted' in deleted, deleted
+    gone = server.cli("get", "job", "pi", "-n", "demo", check=False)
+    assert gone.returncode != 0 and "not found" in gone.stderr.lower(), gone
+
+
+def test_the_cli_finds_dot_orch_client_yaml_by_itself(orch_server, tmp_path: Path) -> None:
+    workdir = tmp_path / "work"
+    server = orch_server(data_dir=workdir / ".orch")
+    result = server.cli("get", "namespaces", cwd=workdir, env=bare_env(tmp_path))
+    assert "default" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kubectl_reads_the_same_server_through_the_kubeconfig(orch_server, tmp_path: Path) -> None:
+    server = orch_server()
+    server.cli("apply", "-f", str(CONFIGS / "namespace.yaml"), "-f", str(CONFIGS / "configmap.yaml"))
+    result = subprocess.run(
+        ["kubectl", "--kubeconfig", str(server.data_dir / "kubeconfig"), "get", "configmaps",
+         "-n", "demo", "-o", "name"],
+        env=bare_env(tmp_path), capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert "configmap/web-config" in result.stdout.split()

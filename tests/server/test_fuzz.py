@@ -1,0 +1,47 @@
+"""Throw malformed input at every route: only 4xx Status answers, and the server lives."""
+
+from __future__ import annotations
+
+import random
+
+from orchestrator.model.registry import REGISTRY
+from tests.server.conftest import Api
+
+BAD_BODIES: list[bytes] = [
+    b"", b"{", b"[]", b"null", b"42", b'"str"', b"\xff\xfe\x00garbage", b'{"metadata": 7}',
+    b'{"metadata": {"name": 5}}', b'{"metadata": {"name": "UPPER_case!"}}', b'{"spec": []}',
+    b'{"spec": {"containers": "nope"}}', b'{"spec": {"replicas": "three"}}', b'{"spec": {"replicas": -1}}',
+    b'{"kind": "Nope", "metadata": {"name": "x"}}', b'{"apiVersion": "v9", "metadata": {"name": "x"}}',
+    b'{"metadata": {"name": "x", "labels": {"bad key!": "v"}}}', b'{"unknownTop": 1, "metadata": {"name": "x"}}',
+    b'{"metadata": {"name": "x", "resourceVersion": "abc"}}',
+    b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: yaml\n", b'{"metadata": {"name": "' + b"a" * 400 + b'"}}',
+    b'{"a":' * 500 + b"1" + b"}" * 500,
+    b"x" * (300 * 1024),
+]
+PATCH_TYPES = ["application/merge-patch+json", "application/json-patch+json", "application/json", "text/yaml"]
+
+
+async def test_malformed_input_everywhere_gives_only_4xx(api: Api) -> None:
+    rng = random.Random(7)
+    for kind in REGISTRY.kinds:
+        ns = "default" if kind.namespaced else ""
+        collection = kind.api_path(ns)
+        item = kind.api_path(ns, "fuzz")
+        targets = [("POST", collection), ("PUT", item), ("PATCH", item), ("DELETE", item)]
+        targets += [("PUT", f"{item}/{sub}") for sub in kind.subresources if sub in ("status", "scale")]
+        targets += [("POST", f"{item}/binding")] if "binding" in kind.subresources else []
+        for method, path in targets:
+            for body in BAD_BODIES:
+                ctype = rng.choice(PATCH_TYPES) if method == "PATCH" else "application/json"
+                status, answer = await api.call(method, path, data=body, headers={"Content-Type": ctype})
+                assert 400 <= status < 500, (method, path, body[:60], status, answer)
+                assert isinstance(answer, dict) and answer.get("kind") == "Status", (method, path, answer)
+        for query in ("?limit=-1", "?limit=abc", "?labelSelector=%%%", "?fieldSelector=nope", "?continue=%%%",
+                      "?watch=true&resourceVersion=abc"):
+            status, answer = await api.call("GET", collection + query)
+            assert 400 <= status < 500, (collection + query, status, answer)
+    for path in ("/api/v2/pods", "/apis/nope/v1/things", "/api/v1/namespaces/default/pods/a/b/c/d", "/apis/apps/v7"):
+        status, _ = await api.call("GET", path)
+        assert status == 404
+    status, _ = await api.call("GET", "/readyz", token="")
+    assert status == 200
