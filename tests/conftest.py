@@ -166,17 +166,16 @@ def orch_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Call
 
     yield make
 
-    for server in servers:
-        if server.running:
-            server.process.send_signal(signal.SIGTERM)
-            try:
-                server.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                server.kill()
-    reports = request.node.stash.get(_reports, {})
-    if any(r.failed for r in reports.values()):
+    try:
         for server in servers:
-            print(f"--- orch server {server.url} ({server.log_path}), last lines:\n{server.log_tail()}")
+            if server.running:
+                server.stop()  # a server that hangs on SIGTERM fails the test here
+    finally:
+        for server in servers:
+            server.kill()
+        if any(r.failed for r in request.node.stash.get(_reports, {}).values()):
+            for server in servers:
+                print(f"--- orch server {server.url} ({server.log_path}), last lines:\n{server.log_tail()}")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -196,7 +196,9 @@ def _template(s: Sheet, o: Obj) -> None:
 
 
 def _deployment(s: Sheet, o: Obj, now: datetime) -> None:
-    st = lambda f: dig(o, "status", f, default=0)  # noqa: E731
+    def st(field: str) -> Any:
+        return dig(o, "status", field, default=0)
+
     s.kv("Selector", columns.selector_of(o, now))
     s.kv("Replicas", f"{dig(o, 'spec', 'replicas', default=1)} desired | {st('updatedReplicas')} updated | "
                      f"{st('replicas')} total | {st('availableReplicas')} available | "

@@ -61,11 +61,11 @@ class Manifest:
 
     @property
     def name(self) -> str:
-        return self.obj.metadata.name or self.obj.metadata.generate_name
+        return str(self.obj.metadata.name or self.obj.metadata.generate_name)
 
     @property
     def namespace(self) -> str:
-        return self.obj.metadata.namespace
+        return str(self.obj.metadata.namespace)
 
     @property
     def label(self) -> str:
@@ -171,7 +171,7 @@ def line_of(node: yaml.Node | None, path: str) -> int | None:
     """The 1-based line of the field at `path` (or of the deepest part of it that exists)."""
     if node is None:
         return None
-    line = node.start_mark.line + 1
+    line: int = node.start_mark.line + 1
     for token in split_path(path):
         if token is None:
             break
@@ -234,8 +234,8 @@ def to_manifest(doc: Document, data: Any, *, prefix: str = "", namespace: str,
         kind = None
     if kind is None or kind.api_version != api_version:
         raise fail(f'no matches for kind "{kind_name}" in version "{api_version}"', "kind")
-    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    name = meta.get("name") or meta.get("generateName") or ""
+    meta = data.get("metadata")
+    name = str((meta.get("name") or meta.get("generateName") or "") if isinstance(meta, dict) else "")
     label = f'{kind.kind} "{name}"'
     try:
         obj = convert(data, kind.type, kind=kind.kind)

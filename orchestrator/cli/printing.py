@@ -56,7 +56,7 @@ def _cell(cell: Any, obj: dict[str, Any], now: datetime) -> str:
 
 
 def dump_yaml(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True))
 
 
 def dump_json(data: Any) -> str:

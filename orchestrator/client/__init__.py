@@ -9,7 +9,7 @@ last revision after a drop and re-lists by itself after 410 Gone (watching.py).
 from orchestrator.client.clients import Client, ObjectList, kind_of, resolve_kind
 from orchestrator.client.config import ClientConfig, ConfigNotFound, find_config
 from orchestrator.client.responses import Unreachable, check_response
-from orchestrator.client.watching import WatchEvent
+from orchestrator.model.api import WatchEvent
 
 __all__ = ["Client", "ClientConfig", "ConfigNotFound", "ObjectList", "Unreachable", "WatchEvent",
            "check_response", "find_config", "kind_of", "resolve_kind"]

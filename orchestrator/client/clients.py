@@ -8,7 +8,7 @@ errors in `responses.check_response` and nowhere else. `watch()` lives in `watch
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ import structlog
 
 from orchestrator.client import watching
 from orchestrator.client.responses import Unreachable, check_response
+from orchestrator.model.api import WatchEvent
 from orchestrator.model.base import Object
 from orchestrator.model.codec import decoder, encode
 from orchestrator.model.errors import Status
@@ -204,7 +205,7 @@ class Client:
 
     async def logs(self, name: str, *, namespace: str = "default", container: str = "", follow: bool = False,
                    tail_lines: int | None = None, since_seconds: int | None = None, timestamps: bool = False,
-                   previous: bool = False) -> AsyncIterator[bytes]:
+                   previous: bool = False) -> AsyncGenerator[bytes, None]:
         """A pod's log, chunk by chunk (line by line when the server sends lines). With follow,
         only connecting is under the timeout; the stream runs until the pod's log ends."""
         path = REGISTRY.by_kind("Pod").api_path(namespace, name) + "/log"
@@ -224,7 +225,7 @@ class Client:
             raise Unreachable(f"reading the log of pod {namespace}/{name}: {exc or 'timed out'}") from None
 
     def watch(self, kind: Kind | str, *, namespace: str = "", label_selector: str = "", field_selector: str = "",
-              resource_version: str = "", known: Iterable[Any] = ()) -> AsyncIterator[watching.WatchEvent]:
+              resource_version: str = "", known: Iterable[Any] = ()) -> AsyncGenerator[WatchEvent, None]:
         """Events for a kind over websocket, resumed after drops and re-listed after 410 Gone.
 
         resource_version "" (or "0"): list first and yield ADDED for what exists, then watch.
@@ -235,7 +236,8 @@ class Client:
                               field_selector=field_selector, resource_version=resource_version, known=known)
 
     async def version(self) -> dict[str, Any]:
-        return await self.request_json("GET", "/version")
+        data = await self.request_json("GET", "/version")
+        return data if isinstance(data, dict) else {}
 
 
 def _params(params: Mapping[str, Any] | None) -> dict[str, str]:

@@ -78,8 +78,8 @@ def find_config(*, server: str = "", token: str = "", config_path: str = "", dat
         if named:
             break
     looked = ", ".join(str(p) for p in files)
-    missing = " and ".join(k for k, v in (("server", server), ("token", token)) if not v)
+    lacking = " and ".join(k for k, v in (("server", server), ("token", token)) if not v)
     raise ConfigNotFound(
-        f"no client configuration found: {missing} not given (--server/--token or ORCH_SERVER/ORCH_TOKEN) "
+        f"no client configuration found: {lacking} not given (--server/--token or ORCH_SERVER/ORCH_TOKEN) "
         f"and no config file at {looked}. Start a server with `orch server` (it writes "
         f"<data-dir>/client.yaml), or point --data-dir / ORCH_DATA_DIR or ORCH_CONFIG at one")

@@ -17,16 +17,17 @@ Errors that retrying cannot fix (401, 403, 404, 400, a bad selector) are raised.
 from __future__ import annotations
 
 import asyncio
-import random
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import msgspec
 import structlog
 
+from orchestrator.aio.backoff import backoff_delay
 from orchestrator.client.responses import Unreachable, error_from_body, status_from_data
+from orchestrator.model.api import WatchEvent
 from orchestrator.model.base import ObjectMeta
 from orchestrator.model.codec import decoder
 from orchestrator.model.errors import ApiError, Gone, ServiceUnavailable, TooManyRequests, error_from_status
@@ -39,11 +40,7 @@ log = structlog.get_logger(__name__)
 
 ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
 HEARTBEAT_S = 20.0
-
-
-class WatchEvent(NamedTuple):
-    type: str
-    object: Any
+RETRY_BASE_S, RETRY_CAP_S = 0.2, 5.0  # reconnect back-off: 0.1-0.2s at first, at most 5s
 
 
 class _Frame(msgspec.Struct):
@@ -56,9 +53,8 @@ def object_key(obj: Any) -> str:
     return f"{meta.namespace}/{meta.name}" if meta.namespace else meta.name
 
 
-def backoff_s(attempt: int, *, base: float = 0.2, cap: float = 5.0) -> float:
-    """Full jitter: uniform in [0, min(cap, base * 2**attempt)], never below base/2."""
-    return max(base / 2, random.uniform(0, min(cap, base * (2 ** min(attempt, 16)))))
+def retry_delay(attempt: int) -> float:
+    return backoff_delay(attempt, base=RETRY_BASE_S, cap=RETRY_CAP_S)
 
 
 def relist_events(*, kind: Kind, seen: dict[str, str], items: Iterable[Any]) -> list[WatchEvent]:
@@ -84,19 +80,21 @@ def relist_events(*, kind: Kind, seen: dict[str, str], items: Iterable[Any]) -> 
 
 async def watch(client: Client, kind: Kind, *, namespace: str = "", label_selector: str = "",
                 field_selector: str = "", resource_version: str = "",
-                known: Iterable[Any] = ()) -> AsyncIterator[WatchEvent]:
+                known: Iterable[Any] = ()) -> AsyncGenerator[WatchEvent, None]:
     seen: dict[str, str] = {object_key(o): o.metadata.resource_version for o in known}
-    selectors = {"namespace": namespace, "label_selector": label_selector, "field_selector": field_selector}
     rv = "" if resource_version == "0" else resource_version
     attempt = 0
     while True:
         try:
             if not rv:
-                listed = await client.list_all(kind, **selectors)
+                listed = await client.list_all(kind, namespace=namespace, label_selector=label_selector,
+                                               field_selector=field_selector)
                 for ev in relist_events(kind=kind, seen=seen, items=listed.items):
                     yield ev
                 rv = listed.resource_version
-            async with aclosing(_stream(client, kind, rv=rv, **selectors)) as stream:
+            stream = _stream(client, kind, rv=rv, namespace=namespace, label_selector=label_selector,
+                             field_selector=field_selector)
+            async with aclosing(stream):
                 async for ev in stream:
                     attempt = 0
                     rv = ev.object.metadata.resource_version or rv
@@ -113,7 +111,7 @@ async def watch(client: Client, kind: Kind, *, namespace: str = "", label_select
             rv = ""
         except (Unreachable, ServiceUnavailable, TooManyRequests, aiohttp.ClientError, TimeoutError,
                 ConnectionError) as exc:
-            delay = backoff_s(attempt)
+            delay = retry_delay(attempt)
             attempt += 1
             log.warning("watch interrupted; resuming", kind=kind.kind, rv=rv, retry_in_s=round(delay, 2),
                         error=str(exc) or type(exc).__name__)
@@ -121,14 +119,14 @@ async def watch(client: Client, kind: Kind, *, namespace: str = "", label_select
         except ApiError as exc:
             if exc.code < 500:
                 raise
-            delay = backoff_s(attempt)
+            delay = retry_delay(attempt)
             attempt += 1
             log.warning("watch failed on the server; resuming", kind=kind.kind, rv=rv, error=exc.message)
             await asyncio.sleep(delay)
 
 
 async def _stream(client: Client, kind: Kind, *, rv: str, namespace: str, label_selector: str,
-                  field_selector: str) -> AsyncIterator[WatchEvent]:
+                  field_selector: str) -> AsyncGenerator[WatchEvent, None]:
     """One websocket connection's events; ends when the server closes it, raises on errors."""
     params = {"watch": "true", "resourceVersion": rv, "allowWatchBookmarks": "true",
               "labelSelector": label_selector, "fieldSelector": field_selector}

@@ -15,12 +15,13 @@ import structlog
 from aiohttp import web
 
 from orchestrator.aio.metrics import Metrics
-from orchestrator.server import bootstrap
+from orchestrator.server import bootstrap, components
 from orchestrator.server.app import build_app
 from orchestrator.server.auth import Principal, TokenTable
 from orchestrator.server.state import ServerState
 from orchestrator.settings import Settings
 from orchestrator.store.bus import Bus
+from orchestrator.store.local_api import LocalAPI
 from orchestrator.store.objects import Objects
 from orchestrator.store.store import Store
 
@@ -54,7 +55,9 @@ async def build_state(settings: Settings) -> ServerState:
     metrics.gauge("orch_watchers", "Open watch subscriptions", lambda: bus.subscribers)
     metrics.gauge("orch_watch_events_published_total", "Events published to watchers", lambda: bus.published)
     metrics.gauge("orch_watch_dropped_total", "Watchers cut off for falling behind", lambda: bus.dropped)
-    return ServerState(settings=settings, store=store, objects=Objects(store), tokens=tokens, metrics=metrics)
+    objects = Objects(store)
+    return ServerState(settings=settings, store=store, objects=objects, tokens=tokens, metrics=metrics,
+                       api=LocalAPI(objects))
 
 
 async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> None:
@@ -69,6 +72,8 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         async with asyncio.TaskGroup() as tg:
             writer = tg.create_task(state.store.run(), name="store-writer")
             await bootstrap.ensure_namespaces(state.objects)
+            for component in components.COMPONENTS:
+                tg.create_task(component.run(state), name=component.name)
             site = web.TCPSite(runner, settings.api.listen_host, settings.api.listen_port, backlog=1024)
             await site.start()
             log.info("orch server listening", url=server_url(settings), data_dir=str(settings.data_dir))

@@ -9,6 +9,7 @@ from aiohttp import web
 from orchestrator.aio.metrics import Metrics
 from orchestrator.server.auth import Principal, TokenTable
 from orchestrator.settings import Settings
+from orchestrator.store.local_api import LocalAPI
 from orchestrator.store.objects import Objects
 from orchestrator.store.store import Store
 
@@ -20,6 +21,7 @@ class ServerState:
     objects: Objects
     tokens: TokenTable
     metrics: Metrics
+    api: LocalAPI
     shutting_down: bool = False
 
 

@@ -22,21 +22,8 @@ from orchestrator.model.base import Object
 from orchestrator.model.errors import ApiError, BadRequest, Gone
 from orchestrator.model.registry import Kind
 from orchestrator.server.state import ServerState
-from orchestrator.store.filtering import compile_predicate
-from orchestrator.store.events import ADDED, BOOKMARK, DELETED, ERROR, MODIFIED, StoreEvent, wire_event
-
-
-def transition(ev: StoreEvent, match: Callable[[Object], bool]) -> str | None:
-    """The event type a filtered watcher should see for `ev`, or None to skip it."""
-    if ev.type == DELETED:
-        return DELETED if match(ev.obj) else None
-    now = match(ev.obj)
-    if ev.type == ADDED:
-        return ADDED if now else None
-    before = ev.prev is not None and match(ev.prev)
-    if now:
-        return MODIFIED if (before or ev.prev is None) else ADDED
-    return DELETED if before else None
+from orchestrator.store.filtering import compile_predicate, transition
+from orchestrator.store.events import ADDED, BOOKMARK, ERROR, wire_event
 
 
 def _since(request: web.Request) -> int | None:

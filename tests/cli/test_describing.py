@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from orchestrator.cli.describing import describe, events_for
 from orchestrator.cli.merging import LAST_APPLIED
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 
-POD = {
+POD: dict[str, Any] = {
     "apiVersion": "v1", "kind": "Pod",
     "metadata": {"name": "web", "namespace": "demo", "uid": "u1", "labels": {"app": "web", "tier": "front"},
                  "annotations": {LAST_APPLIED: "{}", "note": "hi"}, "creationTimestamp": "2024-05-01T11:00:00Z",
@@ -24,7 +25,7 @@ POD = {
                                       "state": {"running": {"startedAt": "2024-05-01T11:00:05Z"}}}]},
 }
 
-EVENTS = [
+EVENTS: list[dict[str, Any]] = [
     {"metadata": {"name": "e2", "namespace": "demo"}, "involvedObject": {"kind": "Pod", "name": "web", "uid": "u1"},
      "type": "Normal", "reason": "Started", "message": "started", "lastTimestamp": "2024-05-01T11:59:00Z",
      "source": {"component": "agent", "host": "n1"}},
@@ -61,7 +62,8 @@ def test_pod_page() -> None:
 
 
 def test_node_page_has_capacity_gpus_taints_and_pods() -> None:
-    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "g1", "labels": {"node-role.kubernetes.io/gpu": ""}},
+    node = {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "g1", "labels": {"node-role.kubernetes.io/gpu": ""}},
             "spec": {"taints": [{"key": "gpu", "value": "true", "effect": "NoSchedule"}]},
             "status": {"capacity": {"cpu": "8", "nvidia.com/gpu": "2"}, "allocatable": {"cpu": "7"},
                        "gpus": [{"index": 0, "uuid": "GPU-1", "model": "H100", "memoryMiB": 81920}],

@@ -140,7 +140,8 @@ def test_a_list_document_is_expanded_with_item_lines(tmp_path: Path) -> None:
 
 
 def test_json_files_even_with_tabs(tmp_path: Path) -> None:
-    f = write(tmp_path / "cm.json", '{\n\t"apiVersion": "v1",\n\t"kind": "ConfigMap",\n\t"metadata": {"name": "j"}\n}\n')
+    text = '{\n\t"apiVersion": "v1",\n\t"kind": "ConfigMap",\n\t"metadata": {"name": "j"}\n}\n'
+    f = write(tmp_path / "cm.json", text)
     [m] = load_manifests([f], namespace="default")
     assert m.name == "j"
     bad = write(tmp_path / "bad.json", '{\n\t"apiVersion": "v1",\n\t"kind": \n}\n')

@@ -13,7 +13,6 @@ import pytest
 from orchestrator.client import Client, WatchEvent, watching
 from orchestrator.model import errors
 from orchestrator.model.apps import Deployment
-from orchestrator.model.base import ObjectMeta
 from orchestrator.model.codec import convert
 from orchestrator.model.nodes import Node
 from orchestrator.model.pods import Pod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.client.watching import ADDED, DELETED, MODIFIED, backoff_s, relist_events
+from orchestrator.client.watching import ADDED, DELETED, MODIFIED, RETRY_CAP_S, relist_events, retry_delay
 from orchestrator.model.base import ObjectMeta
 from orchestrator.model.pods import Pod
 from orchestrator.model.registry import REGISTRY
@@ -34,10 +34,7 @@ def test_relist_of_a_cluster_scoped_kind() -> None:
     assert seen == {}
 
 
-def test_backoff_is_jittered_and_capped() -> None:
-    for attempt in range(30):
-        for _ in range(20):
-            delay = backoff_s(attempt)
-            assert 0.1 <= delay <= 5.0
-    assert max(backoff_s(0) for _ in range(200)) <= 0.2
-    assert max(backoff_s(8) for _ in range(200)) > 1.0
+def test_reconnect_delay_is_jittered_and_capped() -> None:
+    assert all(0.1 <= retry_delay(0) <= 0.2 for _ in range(100))
+    assert all(RETRY_CAP_S / 2 <= retry_delay(40) <= RETRY_CAP_S for _ in range(100))
+    assert len({retry_delay(3) for _ in range(20)}) > 1

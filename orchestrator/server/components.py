@@ -1,0 +1,27 @@
+"""The long-lived parts `orch server` runs beside the API, each owning its own tasks.
+
+Each component is a module with `name` and `async def run(state) -> NoReturn`; the
+server's root TaskGroup starts them after the store is open and the default namespaces
+exist, and cancels them on shutdown. A component that should not run in this
+configuration (say, the embedded agent under --no-agent) returns right away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from orchestrator.server import controllers_component, scheduler_component
+from orchestrator.server.state import ServerState
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    name: str
+    run: Callable[[ServerState], Awaitable[None]]
+
+
+COMPONENTS: tuple[Component, ...] = (
+    Component("controllers", controllers_component.run),
+    Component("scheduler", scheduler_component.run),
+)
