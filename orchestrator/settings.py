@@ -30,6 +30,15 @@ class ApiSettings:
 
 
 @dataclass(slots=True)
+class NodeSettings:
+    grace_s: float = 40.0              # a node whose Lease is older than this is not live (Ready=Unknown)
+    lease_renew_s: float = 10.0        # how often agents renew their Lease
+    gossip_interval_s: float = 1.0     # membership exchange period
+    gossip_fanout: int = 3             # peers contacted each round
+    suspect_after_s: float = 5.0       # silence before a member is suspect (then dead after as long again)
+
+
+@dataclass(slots=True)
 class Settings:
     data_dir: Path = Path(".orch")
     log_format: str = "console"        # console | json
@@ -37,3 +46,4 @@ class Settings:
     embedded_agent: bool = True
     store: StoreSettings = field(default_factory=StoreSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    nodes: NodeSettings = field(default_factory=NodeSettings)

@@ -94,9 +94,10 @@ async def watch(client: Client, kind: Kind, *, namespace: str = "", label_select
                 rv = listed.resource_version
             stream = _stream(client, kind, rv=rv, namespace=namespace, label_selector=label_selector,
                              field_selector=field_selector)
+            delivered = False
             async with aclosing(stream):
                 async for ev in stream:
-                    attempt = 0
+                    attempt, delivered = 0, True
                     rv = ev.object.metadata.resource_version or rv
                     if ev.type == BOOKMARK:
                         continue
@@ -106,9 +107,15 @@ async def watch(client: Client, kind: Kind, *, namespace: str = "", label_select
                         seen[object_key(ev.object)] = rv
                     yield ev
             log.debug("watch closed by the server; resuming", kind=kind.kind, rv=rv)
+            if not delivered:  # closed at once, nothing said: do not spin
+                await asyncio.sleep(retry_delay(attempt))
+                attempt += 1
         except Gone as exc:
             log.info("watch revision expired; re-listing", kind=kind.kind, rv=rv, reason=exc.message)
             rv = ""
+            if attempt:  # expired again before a single event: the log is compacting fast; slow down
+                await asyncio.sleep(retry_delay(attempt))
+            attempt += 1
         except (Unreachable, ServiceUnavailable, TooManyRequests, aiohttp.ClientError, TimeoutError,
                 ConnectionError) as exc:
             delay = retry_delay(attempt)

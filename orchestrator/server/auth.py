@@ -9,6 +9,7 @@ Tokens are compared by their SHA-256 digest, never stored in memory in the clear
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 from orchestrator.model.errors import Forbidden, Unauthorized
@@ -31,15 +32,21 @@ def digest(token: str) -> str:
 class TokenTable:
     def __init__(self) -> None:
         self._by_digest: dict[str, Principal] = {}
+        self._expiry: dict[str, float] = {}  # digest -> unix time after which it is refused
 
     def add(self, token: str, principal: Principal) -> None:
         self._by_digest[digest(token)] = principal
 
-    def add_digest(self, token_digest: str, principal: Principal) -> None:
+    def add_digest(self, token_digest: str, principal: Principal, *, expires_at: float | None = None) -> None:
         self._by_digest[token_digest] = principal
+        if expires_at is None:
+            self._expiry.pop(token_digest, None)
+        else:
+            self._expiry[token_digest] = expires_at
 
     def remove_digest(self, token_digest: str) -> None:
         self._by_digest.pop(token_digest, None)
+        self._expiry.pop(token_digest, None)
 
     def authenticate(self, header: str | None) -> Principal:
         if not header:
@@ -47,7 +54,11 @@ class TokenTable:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Unauthorized: the Authorization header must be 'Bearer <token>'")
-        principal = self._by_digest.get(digest(token.strip()))
+        token_digest = digest(token.strip())
+        principal = self._by_digest.get(token_digest)
+        expires = self._expiry.get(token_digest)
+        if expires is not None and time.time() > expires:
+            principal = None
         if principal is None:
             raise Unauthorized("Unauthorized: the bearer token is not valid (unknown, revoked or expired)")
         return principal

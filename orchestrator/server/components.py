@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from orchestrator.server import controllers_component, scheduler_component
+from orchestrator.server import controllers_component, credentials, scheduler_component
 from orchestrator.server.state import ServerState
 
 
@@ -22,6 +22,7 @@ class Component:
 
 
 COMPONENTS: tuple[Component, ...] = (
+    Component("token-sync", credentials.sync_tokens),
     Component("controllers", controllers_component.run),
     Component("scheduler", scheduler_component.run),
 )

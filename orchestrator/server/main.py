@@ -15,7 +15,7 @@ import structlog
 from aiohttp import web
 
 from orchestrator.aio.metrics import Metrics
-from orchestrator.server import bootstrap, components
+from orchestrator.server import bootstrap, components, credentials
 from orchestrator.server.app import build_app
 from orchestrator.server.auth import Principal, TokenTable
 from orchestrator.server.state import ServerState
@@ -49,15 +49,22 @@ async def build_state(settings: Settings) -> ServerState:
     tokens = TokenTable()
     admin = bootstrap.read_or_create_token(data_dir / "admin-token")
     tokens.add(admin, Principal(name="admin", role="admin"))
-    join = bootstrap.read_or_create_token(data_dir / "join-token")
-    tokens.add(join, Principal(name="system:bootstrap", role="join"))
+    bootstrap.read_or_create_token(data_dir / "join-token")  # registered as a Secret once writes run
     bootstrap.write_client_configs(data_dir, server_url=server_url(settings), admin_token=admin)
     metrics.gauge("orch_watchers", "Open watch subscriptions", lambda: bus.subscribers)
     metrics.gauge("orch_watch_events_published_total", "Events published to watchers", lambda: bus.published)
     metrics.gauge("orch_watch_dropped_total", "Watchers cut off for falling behind", lambda: bus.dropped)
     objects = Objects(store)
+    credentials.load_tokens(objects, tokens)
     return ServerState(settings=settings, store=store, objects=objects, tokens=tokens, metrics=metrics,
                        api=LocalAPI(objects))
+
+
+async def prepare(state: ServerState) -> None:
+    """First writes, once the store writer runs: default namespaces, the data dir's join token."""
+    await bootstrap.ensure_namespaces(state.objects)
+    await credentials.register_join_token(state.objects, state.tokens, name="join-token-default",
+                                          token=(state.settings.data_dir / "join-token").read_text().strip())
 
 
 async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> None:
@@ -71,7 +78,7 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
     try:
         async with asyncio.TaskGroup() as tg:
             writer = tg.create_task(state.store.run(), name="store-writer")
-            await bootstrap.ensure_namespaces(state.objects)
+            await prepare(state)
             for component in components.COMPONENTS:
                 tg.create_task(component.run(state), name=component.name)
             site = web.TCPSite(runner, settings.api.listen_host, settings.api.listen_port, backlog=1024)

@@ -12,9 +12,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from orchestrator.server import bootstrap
 from orchestrator.server.app import build_app
-from orchestrator.server.main import build_state
+from orchestrator.server.main import build_state, prepare
 from orchestrator.server.state import ServerState
 from orchestrator.logs import configure
 from orchestrator.settings import Settings
@@ -49,7 +48,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     settings.api.max_body_bytes = 256 * 1024
     state = await build_state(settings)
     writer = asyncio.create_task(state.store.run())
-    await bootstrap.ensure_namespaces(state.objects)
+    await prepare(state)
     server = TestServer(build_app(state), host="127.0.0.1")
     await server.start_server()
     token = (tmp_path / "admin-token").read_text().strip()
