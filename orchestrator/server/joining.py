@@ -48,8 +48,9 @@ class JoinRequest(Spec):
 
 class JoinResponse(Spec):
     node_name: str
-    token: str
+    token: str                        # the node's own credential (keep it; rejoin with it)
     api_servers: list[str]
+    proxy_token: str = ""             # what the server presents when it calls the agent (logs)
     members: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
 
@@ -153,8 +154,8 @@ async def join(request: web.Request) -> web.Response:
     await _ensure_lease(state, req.name)
     token = await credentials.issue_node_credential(state.objects, state.tokens, node=req.name)
     members = request.app.get(MEMBERS_KEY, lambda: [])()
-    body = JoinResponse(node_name=req.name, token=token, api_servers=[state.settings.api.advertise_url or
-                                                                      _self_url(request)], members=members)
+    body = JoinResponse(node_name=req.name, token=token, members=members, proxy_token=state.proxy_token,
+                        api_servers=[state.settings.api.advertise_url or _self_url(request)])
     return responses.raw(codec.encode(body), 201 if existing is None else 200)
 
 

@@ -57,7 +57,7 @@ async def build_state(settings: Settings) -> ServerState:
     objects = Objects(store)
     credentials.load_tokens(objects, tokens)
     return ServerState(settings=settings, store=store, objects=objects, tokens=tokens, metrics=metrics,
-                       api=LocalAPI(objects))
+                       api=LocalAPI(objects), proxy_token=bootstrap.read_or_create_token(data_dir / "proxy-token"))
 
 
 async def prepare(state: ServerState) -> None:

@@ -22,6 +22,7 @@ class ServerState:
     tokens: TokenTable
     metrics: Metrics
     api: LocalAPI
+    proxy_token: str = ""  # presented to agents when the server calls them (log proxy)
     shutting_down: bool = False
 
 
