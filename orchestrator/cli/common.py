@@ -129,13 +129,13 @@ def split_targets(words: list[str]) -> list[tuple[Kind, list[str]]]:
 def check_selectors(*, label_selector: str = "", field_selector: str = "") -> None:
     """Catch a mistyped selector here, with the model's wording, before the server does."""
     try:
-        from orchestrator.model.selectors import parse_field_selector, parse_label_selector
-    except ImportError:
-        return
-    try:
         if label_selector:
+            from orchestrator.model.selectors import parse_label_selector
+
             parse_label_selector(label_selector)
         if field_selector:
+            from orchestrator.model.field_selectors import parse_field_selector
+
             parse_field_selector(field_selector)
     except ValueError as exc:
         raise CliError(str(exc)) from None

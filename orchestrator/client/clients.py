@@ -14,7 +14,6 @@ from typing import Any
 
 import aiohttp
 import msgspec
-import structlog
 
 from orchestrator.client import watching
 from orchestrator.client.responses import Unreachable, check_response
@@ -23,8 +22,6 @@ from orchestrator.model.base import Object
 from orchestrator.model.codec import decoder, encode
 from orchestrator.model.errors import Status
 from orchestrator.model.registry import REGISTRY, Kind
-
-log = structlog.get_logger(__name__)
 
 PATCH_TYPES = {
     "merge": "application/merge-patch+json",

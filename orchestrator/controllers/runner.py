@@ -6,6 +6,12 @@ hands one key to two workers, retries errors with per-key back-off, honours
 `requeue_after`, and resyncs every key periodically (level-triggered: a missed event
 is repaired at the next resync).
 
+A controller may also give a `Watch` a `relevant(old, new)` filter (updates it returns False
+for enqueue nothing) and define `resync_keys()` when its keys are not its primary
+informer's object keys. After writing, a reconcile calls `wait_observed(informer, rv)`
+so its next pass sees its own writes (client-go's "expectations", by revision: orch has
+one global revision).
+
 Results of reconcile:
     Result()                   done; forget the key's failures
     Result(requeue_after=s)    check again in s seconds
@@ -25,7 +31,7 @@ import structlog
 
 from orchestrator.aio.metrics import Metrics
 from orchestrator.aio.workqueue import QueueClosed, WorkQueue
-from orchestrator.client.informers import Handlers, Informer
+from orchestrator.client.informers import Handlers, Informer, object_key
 from orchestrator.model.errors import Conflict
 
 log = structlog.get_logger(__name__)
@@ -46,6 +52,7 @@ class Watch:
 
     informer: Informer
     keys: Callable[[Any], Iterable[str]]
+    relevant: Callable[[Any, Any], bool] | None = None
 
 
 class Controller(Protocol):
@@ -73,11 +80,48 @@ class ControllerMetrics:
         self.latency = self.metrics.histogram("orch_controller_reconcile_seconds", "Reconcile latency by controller")
 
 
-def _enqueue_all(queue: WorkQueue[str], keys: Callable[[Any], Iterable[str]]) -> Handlers:
+def _enqueue_all(queue: WorkQueue[str], watch: Watch) -> Handlers:
+    keys, relevant = watch.keys, watch.relevant
+
     def add(obj: Any) -> None:
         for k in keys(obj):
             queue.add(k)
-    return Handlers(on_add=add, on_update=lambda old, new: (add(old), add(new)), on_delete=add)
+
+    def update(old: Any, new: Any) -> None:
+        if relevant is None or relevant(old, new):
+            add(old)
+            add(new)
+
+    return Handlers(on_add=add, on_update=update, on_delete=add)
+
+
+def revision_of(obj: Any) -> int:
+    """The resourceVersion of an object a write returned, as an int (0 when there is none)."""
+    try:
+        return int(obj.metadata.resource_version or 0)
+    except (AttributeError, ValueError):
+        return 0
+
+
+async def wait_observed(informer: Informer, revision: int, *, timeout: float = 10.0) -> bool:
+    """Wait until `informer` has applied every event up to `revision` (True), or time out."""
+    if revision <= 0:
+        return True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    delay = 0.001
+    while True:
+        try:
+            seen = int(informer.resource_version or 0)
+        except ValueError:
+            seen = 0
+        if seen >= revision:
+            return True
+        if loop.time() >= deadline:
+            log.info("cache did not catch up", kind=informer.kind.kind, want=revision, seen=seen)
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.02)
 
 
 async def run_controller(ctrl: Controller, *, metrics: Metrics | None = None,
@@ -85,14 +129,16 @@ async def run_controller(ctrl: Controller, *, metrics: Metrics | None = None,
     """Run a controller until cancelled. Informers shared with other controllers must be
     started by their owner; informers not yet running are started here."""
     queue: WorkQueue[str] = WorkQueue(name=ctrl.name)
-    m = ControllerMetrics(metrics or Metrics())
-    (metrics or Metrics()).gauge(f"orch_controller_queue_depth_{ctrl.name.replace('-', '_')}",
-                                 f"Keys waiting in the {ctrl.name} controller's queue", lambda: len(queue))
-    for w in ctrl.watches():
-        w.informer.add_handlers(_enqueue_all(queue, w.keys))
+    registry = metrics or Metrics()
+    m = ControllerMetrics(registry)
+    registry.gauge(f"orch_controller_queue_depth_{ctrl.name.replace('-', '_')}",
+                   f"Keys waiting in the {ctrl.name} controller's queue", lambda: len(queue))
+    watches = ctrl.watches()
+    for w in watches:
+        w.informer.add_handlers(_enqueue_all(queue, w))
     try:
         async with asyncio.TaskGroup() as tg:
-            for w in ctrl.watches():
+            for w in watches:
                 await w.informer.synced.wait()
             for i in range(ctrl.workers):
                 tg.create_task(_worker(ctrl, queue, m), name=f"{ctrl.name}-worker-{i}")
@@ -105,10 +151,11 @@ async def run_controller(ctrl: Controller, *, metrics: Metrics | None = None,
 
 
 async def _resync(ctrl: Controller, queue: WorkQueue[str]) -> NoReturn:
-    from orchestrator.client.informers import object_key
+    custom: Callable[[], Iterable[str]] | None = getattr(ctrl, "resync_keys", None)
     while True:
-        for obj in ctrl.primary().list():
-            queue.add(object_key(obj))
+        keys = custom() if custom is not None else (object_key(obj) for obj in ctrl.primary().list())
+        for key in keys:
+            queue.add(key)
         await asyncio.sleep(ctrl.resync_s)
 
 

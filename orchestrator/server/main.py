@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import NoReturn
 
 import structlog
 from aiohttp import web
@@ -79,8 +78,8 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         async with asyncio.TaskGroup() as tg:
             writer = tg.create_task(state.store.run(), name="store-writer")
             await prepare(state)
-            for component in components.COMPONENTS:
-                tg.create_task(component.run(state), name=component.name)
+            parts = [tg.create_task(component.run(state), name=component.name)
+                     for component in components.COMPONENTS]
             site = web.TCPSite(runner, settings.api.listen_host, settings.api.listen_port, backlog=1024)
             await site.start()
             log.info("orch server listening", url=server_url(settings), data_dir=str(settings.data_dir))
@@ -89,25 +88,14 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
             await stop.wait()
             log.info("orch server stopping")
             state.shutting_down = True
+            for part in parts:  # controllers, scheduler, agent stop writing first
+                part.cancel()
             await runner.shutdown()
             await runner.cleanup()
-            await _drain(state.store)
-            writer.cancel()
+            await state.store.stop_writer()
+            await writer
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         await state.store.close()
         log.info("orch server stopped")
-
-
-async def _drain(store: Store) -> None:
-    """Let queued writes commit before the writer stops (bounded wait)."""
-    for _ in range(100):
-        if store._queue.empty():
-            return
-        await asyncio.sleep(0.01)
-
-
-async def forever() -> NoReturn:
-    while True:
-        await asyncio.sleep(3600)

@@ -26,7 +26,9 @@ from orchestrator.model import codec, defaults, patching, validation
 from orchestrator.model.base import Object, clone
 from orchestrator.model.errors import (AlreadyExists, ApiError, BadRequest, Conflict, Forbidden, Invalid,
                                        NotFound, StatusCause, UnsupportedMediaType)
+from orchestrator.model.field_errors import invalid_error
 from orchestrator.model.registry import REGISTRY, Kind
+from orchestrator.model.update_validation import validate_update
 from orchestrator.store.filtering import compile_predicate
 from orchestrator.store.store import Entry, Store
 
@@ -148,12 +150,12 @@ class Objects:
         obj.kind, obj.api_version = kind.kind, kind.api_version
 
     @staticmethod
-    def _validate(kind: Kind, obj: Object) -> None:
+    def _validate(kind: Kind, obj: Object, old: Object | None = None) -> None:
         causes = validation.validate(kind.kind, obj)
+        if old is not None:
+            causes += validate_update(kind.kind, obj, old)
         if causes:
-            detail = "; ".join(f"{c.field}: {c.message}" if c.field else c.message for c in causes)
-            raise Invalid(f'{kind.kind} "{obj.metadata.name}" is invalid: {detail}', kind=kind.kind,
-                          name=obj.metadata.name, causes=causes)
+            raise invalid_error(kind.kind, obj.metadata.name, causes)
 
     # ---- update / patch --------------------------------------------------------------------
 
@@ -191,14 +193,9 @@ class Objects:
         meta.generation = old.generation
         if kind.has_status:
             new.status = current.status  # type: ignore[attr-defined]
-        if kind.kind == "Pod":
-            old_node = current.spec.node_name  # type: ignore[attr-defined]
-            if old_node and new.spec.node_name != old_node:  # type: ignore[attr-defined]
-                raise Invalid(f'Pod "{old.name}" is invalid: spec.nodeName: field is immutable once bound',
-                              kind="Pod", name=old.name, causes=[validation_cause("spec.nodeName", "field is immutable")])
         if _spec_bytes(new) != _spec_bytes(current):
             meta.generation = old.generation + 1
-        self._validate(kind, new)
+        self._validate(kind, new, current)
         if old.deletion_timestamp and not meta.finalizers:
             raise _DeleteNow("the last finalizer was removed")
         return new

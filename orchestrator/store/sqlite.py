@@ -89,8 +89,16 @@ class SqliteLog:
                              "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (batch.revision,))
             await db.execute("COMMIT")
         except BaseException:
-            await db.execute("ROLLBACK")
+            await self._rollback()
             raise
+
+    async def _rollback(self) -> None:
+        """Roll back if a transaction is open; never let a failed rollback hide the original error."""
+        try:
+            if self.db.in_transaction:
+                await self.db.execute("ROLLBACK")
+        except Exception:
+            pass
 
     async def read_events(self, after_rv: int, limit: int) -> list[tuple[int, str, str, bytes]]:
         async with self.db.execute(
@@ -111,7 +119,7 @@ class SqliteLog:
                              "ON CONFLICT(name) DO UPDATE SET value=MAX(value, excluded.value)", (upto,))
             await db.execute("COMMIT")
         except BaseException:
-            await db.execute("ROLLBACK")
+            await self._rollback()
             raise
         return upto
 

@@ -20,7 +20,6 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import NoReturn
 
 import structlog
 
@@ -49,7 +48,7 @@ class Entry:
 
 @dataclass(slots=True)
 class _Op:
-    verb: str  # create | update | delete | mutate | compact
+    verb: str  # create | update | delete | mutate | compact | stop
     key: str
     obj: Object | None
     expected_rv: int | None
@@ -104,19 +103,28 @@ class Store:
         self.bus.close_all("the server is shutting down")
         await self.log_db.close()
 
-    async def run(self) -> NoReturn:
-        """The writer: owns the SQLite connection's writes. Run it in the server's TaskGroup."""
+    async def stop_writer(self) -> None:
+        """Ask the writer to finish what is queued and return (a clean stop, no cancellation
+        in the middle of a COMMIT). New writes are refused from now on."""
+        self._closed = True
+        self._queue.put_nowait(_Op("stop", "", None, None))
+
+    async def run(self) -> None:
+        """The writer: owns the SQLite connection's writes. Run it in the server's TaskGroup;
+        it returns after `stop_writer()`."""
         last_compact = time.monotonic()
         while True:
             ops = [await self._queue.get()]
             while len(ops) < self.settings.max_batch and not self._queue.empty():
                 ops.append(self._queue.get_nowait())
+            stopping = any(op.verb == "stop" for op in ops)
             compactions = [op for op in ops if op.verb == "compact"]
-            if compactions:
-                ops = [op for op in ops if op.verb != "compact"]
+            ops = [op for op in ops if op.verb not in ("compact", "stop")]
             await self._commit(ops)
             for op in compactions:
                 await self._compact_to(op)
+            if stopping:
+                return
             now = time.monotonic()
             if now - last_compact >= self.settings.compact_interval_s:
                 last_compact = now

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from orchestrator.cli import main as cli_main
 from orchestrator.cli.common import CliError, check_selectors, namespace_of, resolve_kinds, split_targets
 from orchestrator.cli.server import parse_listen, settings_from
+
+
+@pytest.fixture(autouse=True)
+def _keep_structlog_config() -> Iterator[None]:
+    """main() configures structlog for the process; put back what other tests expect."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def kinds(text: str) -> list[str]:
