@@ -24,6 +24,7 @@ class ApiSettings:
     listen_host: str = "127.0.0.1"
     listen_port: int = 6443
     advertise_url: str = ""           # what clients and agents are told; derived from listen when empty
+    kube_port: int | None = None       # HTTPS listener for Kubernetes tools; None: listen_port + 1; 0: off
     max_body_bytes: int = 3 * 1024 * 1024
     watch_queue_size: int = 10_000     # events buffered per watcher before it is cut off
     bookmark_interval_s: float = 30.0

@@ -80,7 +80,8 @@ class OrchServer:
         """Start (or restart) on the same data dir and port; return once /readyz says 200."""
         assert not self.running, "the server is already running"
         cmd = [*orch_command(), "server", "--data-dir", str(self.data_dir),
-               "--listen", f"127.0.0.1:{self.port}", "--no-agent", *self.args]
+               "--listen", f"127.0.0.1:{self.port}", "--no-agent",
+               *(() if "--kube-port" in self.args else ("--kube-port", "0")), *self.args]
         with self.log_path.open("ab") as log:
             log.write(f"--- {' '.join(cmd)}\n".encode())
             log.flush()

@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="state, tokens and client config (env ORCH_DATA_DIR, default ./.orch)")
     p.add_argument("--listen", default=env("ORCH_LISTEN", "127.0.0.1:6443"),
                    help="HOST:PORT to serve the API on (env ORCH_LISTEN)")
+    p.add_argument("--kube-port", type=int, default=_env_number("ORCH_KUBE_PORT", int),
+                   help="HTTPS port for Kubernetes tools (kubectl --kubeconfig DATA_DIR/kubeconfig); "
+                        "default: --listen port + 1; 0 turns it off (env ORCH_KUBE_PORT)")
     p.add_argument("--advertise-url", default=env("ORCH_ADVERTISE_URL", ""),
                    help="URL clients and agents are told (env ORCH_ADVERTISE_URL; default from --listen)")
     p.add_argument("--log-format", choices=("console", "json"), default=env("ORCH_LOG_FORMAT", "console"),
@@ -75,7 +78,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         log_level=args.log_level or "info",
         embedded_agent=not args.no_agent,
         store=store,
-        api=ApiSettings(listen_host=host, listen_port=port, advertise_url=args.advertise_url),
+        api=ApiSettings(listen_host=host, listen_port=port, advertise_url=args.advertise_url,
+                        kube_port=args.kube_port),
     )
 
 

@@ -9,7 +9,8 @@ Accounting rules (kube-scheduler's cache):
 - A bound pod (spec.nodeName set, not Succeeded/Failed) counts against its node until it
   finishes or is deleted; a pod being deleted still counts (its agent is stopping it).
 - An *assumed* pod (the planner chose a node, the binding is in flight) counts the same.
-  The informer's event for the bound pod confirms it; a failed binding `forget`s it.
+  The informer's event for the bound pod confirms it (`update_pod`: from then on what
+  the server says counts); a failed binding `forget`s it.
 - A pod bound to a node the snapshot does not know yet still counts: the node's
   `NodeInfo` exists with `node=None` (not schedulable) until the Node arrives.
 
@@ -22,11 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from orchestrator.model.gpus import GPU_RESOURCE
+from orchestrator.model.gpus import GPU_RESOURCE, assigned_gpus
 from orchestrator.model.nodes import Node, Taint
+from orchestrator.model.pods import Pod
 from orchestrator.model.quantities import QuantityError
 from orchestrator.model.resources import CPU, MEMORY, PODS, amount
-from orchestrator.scheduler.pods import HostPort, PodInfo
+from orchestrator.scheduler.pods import HostPort, PodInfo, holds_resources, is_pending, pod_info, pod_key
 
 Fingerprint = tuple[object, ...]
 
@@ -242,11 +244,22 @@ class Snapshot:
         if key in self.assumed:
             self.release(key)
 
-    def confirm(self, info: PodInfo, node_name: str, devices: tuple[str, ...]) -> None:
-        """The informer saw the pod bound: count what the server says, not what we assumed."""
-        if self._where.get(info.key) != (node_name, devices):  # requests never change once bound
-            self.account(info, node_name, devices)
-        self.assumed.discard(info.key)
+    def update_pod(self, pod: Pod) -> bool:
+        """A pod event (added or modified). True when it freed resources on a node."""
+        key = pod_key(pod)
+        if holds_resources(pod):
+            devices = tuple(assigned_gpus(pod))
+            if self._where.get(key) != (pod.spec.node_name, devices):  # requests never change once bound
+                self.account(pod_info(pod), pod.spec.node_name, devices)
+            self.assumed.discard(key)
+            return False
+        if key in self.assumed and is_pending(pod):
+            return False  # our binding is in flight: keep counting it
+        return self.release(key)
+
+    def delete_pod(self, pod: Pod) -> bool:
+        """A pod is gone. True when it freed resources on a node."""
+        return self.release(pod_key(pod))
 
     def holders(self, node_name: str, uuid: str) -> int:
         node = self.nodes.get(node_name)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -41,11 +42,19 @@ def read_or_create_token(path: Path) -> str:
     return token
 
 
-def write_client_configs(data_dir: Path, *, server_url: str, admin_token: str) -> None:
+def write_client_config(data_dir: Path, *, server_url: str, admin_token: str) -> None:
     write_private(data_dir / "client.yaml", yaml.safe_dump({"server": server_url, "token": admin_token}))
+
+
+def write_kubeconfig(data_dir: Path, *, server_url: str, admin_token: str, ca_pem: bytes | None) -> None:
+    """A kubeconfig for Kubernetes tools; HTTPS with the embedded CA when the TLS listener runs
+    (kubectl sends bearer tokens only over HTTPS)."""
+    cluster: dict[str, object] = {"server": server_url}
+    if ca_pem is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     kubeconfig = {
         "apiVersion": "v1", "kind": "Config", "current-context": "orch", "preferences": {},
-        "clusters": [{"name": "orch", "cluster": {"server": server_url}}],
+        "clusters": [{"name": "orch", "cluster": cluster}],
         "users": [{"name": "orch-admin", "user": {"token": admin_token}}],
         "contexts": [{"name": "orch", "context": {"cluster": "orch", "user": "orch-admin", "namespace": "default"}}],
     }

@@ -13,6 +13,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tests.conftest import free_port
+
 import pytest
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -60,8 +62,9 @@ def test_the_cli_finds_dot_orch_client_yaml_by_itself(orch_server, tmp_path: Pat
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_kubectl_reads_the_same_server_through_the_kubeconfig(orch_server, tmp_path: Path) -> None:
-    server = orch_server()
+    server = orch_server("--kube-port", str(free_port()))
     server.cli("apply", "-f", str(CONFIGS / "namespace.yaml"), "-f", str(CONFIGS / "configmap.yaml"))
+    assert "https://" in (server.data_dir / "kubeconfig").read_text()
     result = subprocess.run(
         ["kubectl", "--kubeconfig", str(server.data_dir / "kubeconfig"), "get", "configmaps",
          "-n", "demo", "-o", "name"],

@@ -2,10 +2,10 @@
 
 One heap of (due, node) instead of a task per node: node i first renews at
 i/N of the interval, then every interval (jittered 0.9-1.1x) after its last due time,
-so 1,000 nodes at 10 s make a steady ~100 PATCHes/s, never a burst. A node whose
-renewals are stopped (`stop(node)`, for tests of node failure) keeps its place in no
-heap entry at all; `start(node)` renews it at once. A Lease that vanished is created
-again (a node may write its own Lease).
+so 1,000 nodes at 10 s make a steady ~100 PATCHes/s, never a burst. Stopping a node's
+renewals (`stop(node)`, for tests of node failure) makes its heap entry stale (the
+generation moves on); `start(node)` renews it at once and from then on. A Lease that
+vanished is created again (a node may write its own Lease).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class LeaseKeeper:
         for node in self.nodes:
             node.renewed_at = now  # the join renewed it
             heapq.heappush(self._heap, (first_due(index=node.index, count=len(self.nodes),
-                                                  interval_s=self.interval_s, now=now) + self.interval_s / 2,
+                                                  interval_s=self.interval_s, now=now),
                                         node.index, node.lease_generation))
         async with asyncio.TaskGroup() as tg:
             while True:
