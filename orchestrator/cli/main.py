@@ -23,6 +23,11 @@ COMMANDS: list[str] = [
     "describe",
     "delete",
     "version",
+    "agent",
+    "token",
+    "sim",
+    "rollout",
+    "scale",
 ]
 
 

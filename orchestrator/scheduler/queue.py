@@ -31,7 +31,8 @@ WAIT_FOR_EVENT_S = 5.0
 
 
 class SchedulingQueue:
-    def __init__(self, *, flush_after_s: float = 60.0) -> None:
+    def __init__(self, *, flush_after_s: float = 60.0, initial_backoff_s: float = INITIAL_BACKOFF_S,
+                 max_backoff_s: float = MAX_BACKOFF_S) -> None:
         self._heap: list[tuple[int, str, int, str]] = []
         self._active: dict[str, tuple[PodInfo, int]] = {}  # key -> (latest info, heap seq)
         self._in_flight: dict[str, PodInfo] = {}
@@ -42,6 +43,7 @@ class SchedulingQueue:
         self._seq = itertools.count()
         self._wakeup = asyncio.Event()
         self.flush_after_s = flush_after_s
+        self.initial_backoff_s, self.max_backoff_s = initial_backoff_s, max_backoff_s
         self.cycle = 0
         self._move_cycle = -1
 
@@ -176,7 +178,7 @@ class SchedulingQueue:
 
     def _backoff(self, key: str) -> float:
         attempts = self._attempts.get(key, 0)
-        return 0.0 if attempts == 0 else min(MAX_BACKOFF_S, INITIAL_BACKOFF_S * 2 ** (attempts - 1))
+        return 0.0 if attempts == 0 else min(self.max_backoff_s, self.initial_backoff_s * 2 ** (attempts - 1))
 
     def _push(self, info: PodInfo) -> None:
         seq = next(self._seq)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from orchestrator.server import discovery, joining, object_routes
+from orchestrator.server import discovery, joining, membership_routes, object_routes
 from orchestrator.server.middleware import api_middleware
 from orchestrator.server.state import STATE, ServerState
 
@@ -21,6 +21,7 @@ def build_app(state: ServerState) -> web.Application:
                           ("/apis/{group}/{version}", discovery.group_resources)):
         r.add_get(path, handler)
     joining.register(app)
+    membership_routes.register(app)
     r.add_route("*", "/api/{version}/{rest:.+}", object_routes.handle)
     r.add_route("*", "/apis/{group}/{version}/{rest:.+}", object_routes.handle)
     return app

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from orchestrator.server import controllers_component, credentials, scheduler_component
+from orchestrator.server import controllers_component, credentials, embedded_agent, scheduler_component
 from orchestrator.server.state import ServerState
 
 
@@ -25,4 +25,5 @@ COMPONENTS: tuple[Component, ...] = (
     Component("token-sync", credentials.sync_tokens),
     Component("controllers", controllers_component.run),
     Component("scheduler", scheduler_component.run),
+    Component("embedded-agent", embedded_agent.run),
 )

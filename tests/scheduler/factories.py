@@ -77,6 +77,5 @@ def snapshot_of(*nodes: Node, pods: tuple[Pod, ...] = ()) -> Snapshot:
     for n in nodes:
         snap.set_node(n)
     for p in pods:
-        pi = pod_info(p)
-        snap.account(pi, p.spec.node_name, pi.assigned_gpus)
+        snap.update_pod(p)
     return snap

@@ -16,9 +16,11 @@ import random
 from datetime import datetime, timezone
 from typing import NoReturn
 
+import aiohttp
 import structlog
 
 from orchestrator.agent.sim.nodes import SimNode
+from orchestrator.model.cluster import Lease
 from orchestrator.model.errors import ApiError, NotFound
 from orchestrator.model.registry import REGISTRY
 
@@ -108,16 +110,16 @@ class LeaseKeeper:
                 await node.client.patch(LEASES, node.name, patch, namespace=LEASE_NAMESPACE)
             except NotFound:
                 await node.client.create(self._lease(node))
-        except ApiError as exc:
+        except (ApiError, aiohttp.ClientError) as exc:
             self.failures += 1
-            log.warning("lease not renewed", node=node.name, error=exc.message)
+            log.warning("lease not renewed", node=node.name, error=str(exc) or repr(exc))
             return
         if node.lease_enabled:
             node.renewed_at = asyncio.get_running_loop().time()
         self.renewals += 1
 
-    def _lease(self, node: SimNode) -> object:
-        lease = LEASES.type()
+    def _lease(self, node: SimNode) -> Lease:
+        lease = Lease()
         lease.metadata.name, lease.metadata.namespace = node.name, LEASE_NAMESPACE
         lease.spec.holder_identity = node.name
         lease.spec.lease_duration_seconds = self.grace_s

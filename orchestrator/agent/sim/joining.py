@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import structlog
 
-from orchestrator.agent.sim.nodes import SimNode, join_body, node_ip, node_names
+from orchestrator.agent.sim.nodes import NODE_IPS, SimNode, join_body, node_ip, node_names, prefix_offset
 from orchestrator.agent.sim.settings import SimSettings
 from orchestrator.client import Client
 from orchestrator.aio.backoff import backoff_delay
@@ -69,13 +69,15 @@ async def join_all(settings: SimSettings, *, session: aiohttp.ClientSession) -> 
     """Join every node (at most `concurrency` at once); the first failure stops the rest."""
     saved = load_credentials(settings.data_dir)
     names = node_names(prefix=settings.name_prefix, count=settings.nodes)
+    offset = prefix_offset(settings.name_prefix, space=NODE_IPS)
+    ips = [node_ip(i, offset=offset) for i in range(len(names))]
     results: dict[str, tuple[str, str, bool]] = {}
     gate = asyncio.Semaphore(settings.concurrency)
     started = time.monotonic()
 
     async def one(index: int, name: str) -> None:
         async with gate:
-            results[name] = await _join_one(settings, session=session, index=index, name=name,
+            results[name] = await _join_one(settings, session=session, name=name, ip=ips[index],
                                             saved=saved.get(name))
 
     try:
@@ -87,17 +89,17 @@ async def join_all(settings: SimSettings, *, session: aiohttp.ClientSession) -> 
     api_server = next(iter(results.values()))[1] if results else settings.join_url
     if settings.data_dir is not None:
         save_credentials(settings.data_dir, server=api_server, tokens={n: r[0] for n, r in results.items()})
-    nodes = [SimNode(name=n, index=i, ip=node_ip(i),
+    nodes = [SimNode(name=n, index=i, ip=ips[i],
                      client=Client(api_server, results[n][0], session=session, timeout=settings.request_timeout_s))
              for i, n in enumerate(names)]
     return Joined(nodes=nodes, api_server=api_server, rejoined=sum(r[2] for r in results.values()),
                   seconds=time.monotonic() - started)
 
 
-async def _join_one(settings: SimSettings, *, session: aiohttp.ClientSession, index: int, name: str,
+async def _join_one(settings: SimSettings, *, session: aiohttp.ClientSession, name: str, ip: str,
                     saved: str | None) -> tuple[str, str, bool]:
     """(node credential, API server URL, rejoined with a saved credential)."""
-    body = join_body(name=name, index=index, shape=settings.shape)
+    body = join_body(name=name, ip=ip, shape=settings.shape)
     if saved:
         try:
             return (*await _post_join(settings, session=session, token=saved, body=body), True)

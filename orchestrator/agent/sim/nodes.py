@@ -4,11 +4,14 @@
 GPU UUIDs are NVIDIA-style (`GPU-` + a UUID) and deterministic: uuid5 of the node name
 and device index, so a restarted sim reports the same devices and the scheduler's
 recorded assignments stay valid. Node addresses are fake (172.16.0.0/12, one per node)
-and carry no port, so the server is never told of an agent endpoint to call.
+and carry no port, so the server is never told of an agent endpoint to call. Sims with
+different name prefixes start numbering at different places (`prefix_offset`), so
+several sims in one cluster rarely hand out the same address.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +21,7 @@ from orchestrator.agent.sim.settings import NodeShape
 from orchestrator.client import Client
 
 GPU_UUID_NAMESPACE = uuid.UUID("5c0b7a52-6d1e-4d8a-9f3e-0a9e3c1f5b21")  # fixed: ids must not change
-MAX_NODES = 1 << 20  # what 172.16.0.0/12 holds
+NODE_IPS = (1 << 20) - 2  # host addresses in 172.16.0.0/12
 
 
 def node_names(*, prefix: str, count: int) -> list[str]:
@@ -34,17 +37,23 @@ def gpu_devices(*, node: str, shape: NodeShape) -> list[dict[str, Any]]:
              "memoryMiB": shape.gpu_memory_mib} for i in range(shape.gpus_per_node)]
 
 
-def node_ip(index: int) -> str:
-    """A fake, unique InternalIP per node index: 172.16.0.1, 172.16.0.2, ... (never .0)."""
-    if not 0 <= index < MAX_NODES - 1:
-        raise ValueError(f"node index {index} is out of range (at most {MAX_NODES - 2} nodes)")
-    n = index + 1
+def prefix_offset(prefix: str, *, space: int) -> int:
+    """Where a sim with this name prefix starts numbering in a space of `space` values."""
+    return int.from_bytes(hashlib.sha256(prefix.encode()).digest()[:8], "big") % space
+
+
+def node_ip(index: int, *, offset: int = 0) -> str:
+    """A fake InternalIP, unique per node index within one sim: offset 0 gives 172.16.0.1,
+    172.16.0.2, ...; never the network or broadcast address of 172.16.0.0/12."""
+    if not 0 <= index < NODE_IPS:
+        raise ValueError(f"node index {index} is out of range (at most {NODE_IPS} nodes)")
+    n = (index + offset) % NODE_IPS + 1
     return f"172.{16 + (n >> 16)}.{(n >> 8) & 0xFF}.{n & 0xFF}"
 
 
-def join_body(*, name: str, index: int, shape: NodeShape) -> dict[str, Any]:
+def join_body(*, name: str, ip: str, shape: NodeShape) -> dict[str, Any]:
     """The JoinRequest a real agent would send, describing a simulated machine."""
-    return {"name": name, "address": node_ip(index), "labels": dict(shape.labels),
+    return {"name": name, "address": ip, "labels": dict(shape.labels),
             "cpuMillis": shape.cpu_millis, "memoryBytes": shape.memory_bytes, "maxPods": shape.max_pods,
             "gpus": gpu_devices(node=name, shape=shape), "runtime": "sim", "agentVersion": __version__,
             "os": "linux", "arch": "amd64", "osImage": "orch sim", "role": "sim"}

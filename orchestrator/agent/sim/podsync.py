@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NoReturn
 
+import aiohttp
 import msgspec
 import structlog
 
@@ -69,15 +70,16 @@ class PodStats:
 
 
 class PodSync:
-    def __init__(self, *, nodes: dict[str, SimNode], watcher: Client, job_seconds: float) -> None:
+    def __init__(self, *, nodes: dict[str, SimNode], watcher: Client, job_seconds: float, ip_offset: int = 0) -> None:
         self.nodes, self.watcher, self.job_seconds = nodes, watcher, job_seconds
         self.pods: dict[Key, Pod] = {}
         self.queue: WorkQueue[Key] = WorkQueue(name="sim-pods", base_delay=0.05, max_delay=10.0)
         self.stats = PodStats()
         self._written: dict[Key, str] = {}  # the resourceVersion our last successful write was planned from
         self._started: dict[Key, float] = {}  # loop time we made it Running
-        self._ips: dict[Key, str] = {}
-        self._ip_counter = 0
+        self._ips: dict[Key, str] = {}  # pod IPs of our pods (given by us, or found on them)
+        self._taken: set[str] = set()
+        self._ip_counter = ip_offset
 
     # --- the watch ---------------------------------------------------------------------
 
@@ -88,11 +90,16 @@ class PodSync:
             self._forget(key)
             return
         self.pods[key] = pod
+        if pod.status.pod_ip and key not in self._ips:
+            self._ips[key] = pod.status.pod_ip  # a previous run gave it: keep it, never hand it out again
+            self._taken.add(pod.status.pod_ip)
         self.queue.add(key)
 
     def _forget(self, key: Key) -> None:
-        for table in (self.pods, self._written, self._started, self._ips):
-            table.pop(key, None)  # type: ignore[attr-defined]
+        self.pods.pop(key, None)
+        self._written.pop(key, None)
+        self._started.pop(key, None)
+        self._taken.discard(self._ips.pop(key, ""))
 
     async def watch(self) -> NoReturn:
         async for ev in self.watcher.watch(PODS, field_selector=BOUND):
@@ -137,6 +144,11 @@ class PodSync:
             return
         except NotFound:
             return  # deleted meanwhile: its DELETED event cleans up
+        except aiohttp.ClientError as exc:  # what the client does not translate (a broken answer)
+            self.stats.errors += 1
+            self.queue.add_rate_limited(key)
+            log.info("pod write failed; retrying", pod=f"{key[0]}/{key[1]}", error=repr(exc))
+            return
         except ApiError as exc:
             self.stats.errors += 1
             if exc.code >= 500 or exc.code == 429:
@@ -167,8 +179,13 @@ class PodSync:
                 self.stats.failed += 1
 
     def _new_ip(self, key: Key) -> str:
-        ip = self._ips[key] = pod_ip(self._ip_counter)
+        ip = pod_ip(self._ip_counter)
+        while ip in self._taken:
+            self._ip_counter += 1
+            ip = pod_ip(self._ip_counter)
         self._ip_counter += 1
+        self._ips[key] = ip
+        self._taken.add(ip)
         return ip
 
     async def _put_status(self, node: SimNode, pod: Pod, status: PodStatus) -> None:

@@ -21,8 +21,10 @@ from orchestrator.agent.sim import controlling
 from orchestrator.agent.sim.heartbeating import LEASE_NAMESPACE, LEASES, LeaseKeeper
 from orchestrator.agent.sim.joining import Joined, join_all
 from orchestrator.agent.sim.nodekeeping import NodeKeeper
+from orchestrator.agent.sim.nodes import prefix_offset
 from orchestrator.agent.sim.podsync import PodSync
 from orchestrator.agent.sim.settings import SimSettings
+from orchestrator.agent.sim.statuses import POD_IPS
 from orchestrator.client import Client
 from orchestrator.model.errors import ApiError, NotFound
 
@@ -40,7 +42,8 @@ class Sim:
         self.leases = LeaseKeeper(nodes=joined.nodes, interval_s=settings.lease_interval_s,
                                   concurrency=settings.lease_concurrency)
         self.keeper = NodeKeeper(nodes=self.nodes, leases=self.leases, watcher=watcher)
-        self.pods = PodSync(nodes=self.nodes, watcher=watcher, job_seconds=settings.job_seconds)
+        self.pods = PodSync(nodes=self.nodes, watcher=watcher, job_seconds=settings.job_seconds,
+                            ip_offset=prefix_offset(settings.name_prefix, space=POD_IPS))
 
     def stats(self) -> dict[str, Any]:
         s = self.pods.stats
@@ -86,27 +89,48 @@ class Sim:
 
 async def run_sim(settings: SimSettings, *, say: Say) -> None:
     """Until SIGTERM/SIGINT. Raises JoinFailed, or the ApiError that stopped a loop."""
-    connector = aiohttp.TCPConnector(limit=settings.concurrency + settings.lease_concurrency + 8)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        joined = await join_all(settings, session=session)
-        gpus = settings.shape.gpus_per_node
-        say(f"joined {len(joined.nodes)} nodes in {joined.seconds:.1f} s ({joined.rejoined} rejoined"
-            f"{f', {gpus} GPUs each' if gpus else ''}) through {joined.api_server}")
-        sim = Sim(settings, joined)
-        started = time.monotonic()
-        await _until_signalled(sim.loops(say=say))
-        elapsed = time.monotonic() - started
-        say(f"stopping: {sim.summary(rate=sim.pods.stats.writes / elapsed if elapsed else None)}")
-        if settings.cleanup:
-            await cleanup(sim, session=session, say=say)
-
-
-async def _until_signalled(loops: list[tuple[str, Coroutine[Any, Any, NoReturn]]]) -> None:
     stop = asyncio.Event()
+    main = asyncio.current_task()
+    assert main is not None
+    joining = True
+
+    def on_signal() -> None:
+        stop.set()
+        if joining:
+            main.cancel()  # a signal while joining: stop at once
+
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)
     for sig in signals:
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
+    connector = aiohttp.TCPConnector(limit=settings.concurrency + settings.lease_concurrency + 8)
+    try:
+        async with aiohttp.ClientSession(connector=connector) as session:
+            try:
+                joined = await join_all(settings, session=session)
+            except asyncio.CancelledError:
+                if not stop.is_set() or main.uncancel():
+                    raise
+                say("stopped while joining")
+                return
+            joining = False
+            gpus = settings.shape.gpus_per_node
+            say(f"joined {len(joined.nodes)} nodes in {joined.seconds:.1f} s ({joined.rejoined} rejoined"
+                f"{f', {gpus} GPUs each' if gpus else ''}) through {joined.api_server}")
+            sim = Sim(settings, joined)
+            started = time.monotonic()
+            await _until(stop, sim.loops(say=say))
+            elapsed = time.monotonic() - started
+            say(f"stopping: {sim.summary(rate=sim.pods.stats.writes / elapsed if elapsed else None)}")
+            if settings.cleanup:
+                await cleanup(sim, session=session, say=say)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+async def _until(stop: asyncio.Event, loops: list[tuple[str, Coroutine[Any, Any, NoReturn]]]) -> None:
+    """Run the loops until `stop` is set; the first one to fail stops them all (raised)."""
     try:
         async with asyncio.TaskGroup() as tg:
             tasks = [tg.create_task(coro, name=name) for name, coro in loops]
@@ -115,9 +139,6 @@ async def _until_signalled(loops: list[tuple[str, Coroutine[Any, Any, NoReturn]]
                 task.cancel()
     except ExceptionGroup as group:
         raise _first_leaf(group) from None
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
 
 
 def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:

@@ -156,7 +156,11 @@ def _terminated(pod: Pod, name: str, image: str, *, code: int, started: str | No
                            image_id=f"sim://{image}", container_id=container_id(pod, name), state=state)
 
 
+POD_IPS = 254 * 65536  # 10.0.0.0/8 without the .0 and .255 of each /24
+
+
 def pod_ip(counter: int) -> str:
-    """The n-th fake pod IP (n >= 0): 10.0.0.1 ... 10.0.0.254, 10.0.1.1, ... (never .0 or .255)."""
+    """The n-th fake pod IP: 10.0.0.1 ... 10.0.0.254, 10.0.1.1, ... (never .0 or .255), wrapping."""
+    counter %= POD_IPS
     host, rest = counter % 254 + 1, counter // 254
-    return f"10.{(rest >> 8) & 0xFF}.{rest & 0xFF}.{host}"
+    return f"10.{rest >> 8}.{rest & 0xFF}.{host}"

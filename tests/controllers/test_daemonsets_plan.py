@@ -1,0 +1,85 @@
+"""DaemonSet plan: eligibility, following nodes, rolling updates (pure)."""
+
+from __future__ import annotations
+
+from orchestrator.controllers.actions import Create, Delete, UpdateStatus
+from orchestrator.controllers.daemonsets import REVISION_HASH, plan_daemonset
+from orchestrator.controllers.rollouts import template_hash
+from orchestrator.model.apps import DaemonSet
+from orchestrator.model.nodes import Taint
+from orchestrator.model.pods import (Affinity, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+                                     Pod, Toleration)
+from tests.controllers.factories import NOW, make_ds, make_node, make_pod
+
+
+def ds_pod(ds: DaemonSet, name: str, node: str, *, current: bool = True, **kw: object) -> Pod:
+    labels = {**ds.spec.template.metadata.labels,
+              REVISION_HASH: template_hash(ds.spec.template) if current else "old"}
+    return make_pod(name, owner=ds, node=node, labels=labels, **kw)  # type: ignore[arg-type]
+
+
+def test_one_pod_per_node_bound_directly() -> None:
+    ds = make_ds()
+    nodes = [make_node("n1"), make_node("n2"), make_node("n3")]
+    plan = plan_daemonset(ds, nodes=nodes, owned=[ds_pod(ds, "p1", "n1")], orphans=[], now=NOW)
+    created = sorted(c.obj.spec.node_name for c in plan.of(Create))
+    assert created == ["n2", "n3"]
+    pod = plan.of(Create)[0].obj
+    assert pod.metadata.labels[REVISION_HASH] == template_hash(ds.spec.template)
+    assert {t.key for t in pod.spec.tolerations} >= {"node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"}
+    st = plan.of(UpdateStatus)[0].obj.status
+    assert (st.desired_number_scheduled, st.current_number_scheduled, st.number_ready) == (3, 1, 1)
+
+
+def test_node_selector_affinity_and_taints_decide_eligibility() -> None:
+    ds = make_ds(node_selector={"disk": "ssd"})
+    nodes = [make_node("ssd", labels={"disk": "ssd"}), make_node("hdd", labels={"disk": "hdd"}),
+             make_node("tainted", labels={"disk": "ssd"}, taints=[Taint(key="gpu", effect="NoSchedule")]),
+             make_node("unreachable", labels={"disk": "ssd"},
+                       taints=[Taint(key="node.kubernetes.io/unreachable", effect="NoExecute")]),
+             make_node("soft", labels={"disk": "ssd"}, taints=[Taint(key="x", effect="PreferNoSchedule")])]
+    created = sorted(c.obj.spec.node_name for c in plan_daemonset(ds, nodes=nodes, owned=[], orphans=[],
+                                                                  now=NOW).of(Create))
+    assert created == ["soft", "ssd", "unreachable"]
+    tolerant = make_ds(tolerations=[Toleration(key="gpu", operator="Exists")])
+    created = {c.obj.spec.node_name for c in plan_daemonset(tolerant, nodes=nodes, owned=[], orphans=[],
+                                                            now=NOW).of(Create)}
+    assert "tainted" in created and "hdd" in created
+    term = NodeSelectorTerm(match_expressions=[NodeSelectorRequirement(key="disk", operator="NotIn", values=["hdd"])])
+    aff = make_ds(affinity=Affinity(node_affinity=NodeAffinity(
+        required_during_scheduling_ignored_during_execution=NodeSelector(node_selector_terms=[term]))))
+    created = {c.obj.spec.node_name for c in plan_daemonset(aff, nodes=nodes, owned=[], orphans=[], now=NOW).of(Create)}
+    assert "hdd" not in created and "ssd" in created
+
+
+def test_pods_on_gone_or_ineligible_nodes_and_extras_are_deleted() -> None:
+    ds = make_ds(node_selector={"role": "edge"})
+    nodes = [make_node("edge", labels={"role": "edge"}), make_node("core", labels={"role": "core"})]
+    pods = [ds_pod(ds, "keep", "edge", created=NOW - 500), ds_pod(ds, "extra", "edge"), ds_pod(ds, "wrong", "core"),
+            ds_pod(ds, "gone", "vanished")]
+    plan = plan_daemonset(ds, nodes=nodes, owned=pods, orphans=[], now=NOW)
+    assert sorted(d.name for d in plan.of(Delete)) == ["extra", "gone", "wrong"]
+    assert not plan.of(Create)
+    assert plan.of(UpdateStatus)[0].obj.status.number_misscheduled == 2
+
+
+def test_a_failed_daemon_pod_is_replaced() -> None:
+    ds = make_ds()
+    plan = plan_daemonset(ds, nodes=[make_node("n1")], owned=[ds_pod(ds, "dead", "n1", phase="Failed")], orphans=[],
+                          now=NOW)
+    assert [d.name for d in plan.of(Delete)] == ["dead"]
+    assert [c.obj.spec.node_name for c in plan.of(Create)] == ["n1"]
+
+
+def test_rolling_update_replaces_at_most_max_unavailable_nodes_at_once() -> None:
+    ds = make_ds()
+    nodes = [make_node(f"n{i}") for i in range(4)]
+    pods = [ds_pod(ds, f"p{i}", f"n{i}", current=False) for i in range(4)]
+    plan = plan_daemonset(ds, nodes=nodes, owned=pods, orphans=[], now=NOW)
+    assert len(plan.of(Delete)) == 1 and len(plan.of(Create)) == 1  # maxUnavailable 1
+    pods[0] = ds_pod(ds, "new0", "n0", ready=False)  # replaced, not ready yet: nothing else goes
+    assert not plan_daemonset(ds, nodes=nodes, owned=pods, orphans=[], now=NOW).of(Delete)
+    assert ds.spec.update_strategy is not None
+    ds.spec.update_strategy.type = "OnDelete"
+    assert not plan_daemonset(ds, nodes=nodes, owned=[ds_pod(ds, f"p{i}", f"n{i}", current=False) for i in range(4)],
+                              orphans=[], now=NOW).of(Delete)
