@@ -17,7 +17,7 @@ import asyncio
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
@@ -33,6 +33,8 @@ from orchestrator.runtime import ContainerRuntime
 
 log = structlog.get_logger(__name__)
 
+REFUSAL_LOG_EVERY_S = 60.0  # a misconfigured peer is logged once a minute, not every round
+
 
 @dataclass(slots=True, kw_only=True)
 class ListenerContext:
@@ -41,6 +43,7 @@ class ListenerContext:
     session: aiohttp.ClientSession
     api_servers: Callable[[], list[str]]
     timeout_s: float
+    refused_at: dict[str, float] = field(default_factory=dict)  # peer -> when its refusal was last logged
 
 
 CONTEXT = web.AppKey("agent", ListenerContext)
@@ -157,7 +160,10 @@ def _checked(request: web.Request, body: bytes) -> web.Response | None:
                      path=request.path, body=body, now=time.time())
     if problem is None:
         return None
-    log.warning("gossip refused", peer=request.remote, path=request.path, reason=problem)
+    peer, now = request.remote or "?", time.monotonic()
+    if now - ctx.refused_at.get(peer, -REFUSAL_LOG_EVERY_S) >= REFUSAL_LOG_EVERY_S:
+        ctx.refused_at[peer] = now
+        log.warning("gossip refused", peer=peer, path=request.path, reason=problem)
     return status(401, "Unauthorized", f"gossip refused: {problem}")
 
 

@@ -28,6 +28,7 @@ COMMANDS: list[str] = [
     "sim",
     "rollout",
     "scale",
+    "cordon",  # cordon, uncordon, drain
 ]
 
 

@@ -46,6 +46,7 @@ class Gossiper:
         self.timeout_s = timeout_s if timeout_s is not None else max(1.0, 2 * interval_s)
         self.clock = clock
         self.wall = wall
+        self._complaints: set[str] = set()  # peers whose refusal was already logged (until they answer)
 
     async def run(self) -> NoReturn:
         while True:
@@ -149,13 +150,14 @@ class Gossiper:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.debug("gossip peer unreachable", peer=peer.name or url, error=str(exc) or type(exc).__name__)
             return None
-        if status != 200:
-            log.warning("gossip refused", peer=peer.name or url, status=status, answer=raw[:200].decode(errors="replace"))
-            return None
-        problem = self.auth.answer_problem(peer, path=path, body=raw, signature=signature, now=self.wall())
+        problem = f"HTTP {status}: {raw[:300].decode(errors='replace')}" if status != 200 else \
+            self.auth.answer_problem(peer, path=path, body=raw, signature=signature, now=self.wall())
         if problem is not None:
-            log.warning("gossip answer not trusted", peer=peer.name or url, reason=problem)
+            if url not in self._complaints:  # once per peer until it answers properly again
+                self._complaints.add(url)
+                log.warning("gossip with a peer refused or not trusted", peer=peer.name or url, problem=problem)
             return None
+        self._complaints.discard(url)
         return raw
 
     def _log(self, changes: list[Change]) -> None:
