@@ -234,7 +234,7 @@ class Store:
             else:
                 bucket[ev.key] = Entry(ev.obj, ev.raw, ev.rv)
             self._writes.inc(verb=ev.type)
-            log.debug("committed", key=ev.key, revision=ev.rv, event=ev.type)
+            log.debug("committed", key=ev.key, revision=ev.rv, change=ev.type)
         self._ring.extend(events)
         self.bus.publish(events)
         for op, ev in accepted:
