@@ -85,6 +85,8 @@ async def post_join(session: aiohttp.ClientSession, url: str, *, token: str, bod
     client = Client(url, token, session=session, timeout=timeout_s)
     try:
         raw = await client.request("POST", "/join", body=msgspec.json.encode(body))
+    except ServiceUnavailable:
+        raise
     except ApiError as exc:
         if exc.code in FINAL_CODES:
             raise JoinRefused(f"{url} refused the join ({exc.code} {exc.reason}): {exc.message}") from None

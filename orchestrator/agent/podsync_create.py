@@ -72,7 +72,7 @@ class Creator:
             return None
         reason, message = failure
         if reason == "ErrImagePull":
-            return ("ImagePullBackOff", f'Back-off pulling image "{container.image}": {message}'), left
+            return ("ImagePullBackOff", f'Back-off pulling image "{container.image}"; last attempt: {message}'), left
         return failure, left
 
     async def create(self, pod: Pod, mem: PodMemory, container: Container, *, attempt: int, host_ip: str,
@@ -88,9 +88,9 @@ class Creator:
             spec = container_spec(pod, container, env=env, restart_count=attempt)
             cid = str(await call(self.runtime.create(spec), timeout=self.settings.call_timeout_s, what="create"))
         except ImagePullError as exc:
-            self.events.emit(pod, reason="Failed", type_="Warning",
-                             message=f'Failed to pull image "{container.image}": {exc.message}')
-            return self._failed(pod, mem, container, key, ("ErrImagePull", exc.message))
+            message = f'Failed to pull image "{container.image}": {exc.message}'
+            self.events.emit(pod, reason="Failed", type_="Warning", message=message)
+            return self._failed(pod, mem, container, key, ("ErrImagePull", message))
         except ImageNotPresent as exc:
             return self._failed(pod, mem, container, key, ("ErrImageNeverPull", exc.message))
         except ContainerConfigError as exc:

@@ -87,16 +87,21 @@ def _next(container: Container, atts: list[ContainerInfo], *, init: bool, policy
     return None
 
 
+def stale(pod: Pod, infos: list[ContainerInfo]) -> list[str]:
+    """Attempts to remove: all but the newest two per container, and any the spec does not name."""
+    wanted = {c.name for c in (*pod.spec.init_containers, *pod.spec.containers)}
+    out: list[str] = []
+    for name, atts in by_container(infos).items():
+        out.extend(a.id for a in (atts if name not in wanted else atts[:-KEEP_ATTEMPTS]))
+    return out
+
+
 def plan_pod(pod: Pod, infos: list[ContainerInfo], *,
              unhealthy: Callable[[str, str], str | None] = lambda name, cid: None) -> PodPlan:
     """``unhealthy(container name, container id)``: why probes want it restarted, or None."""
-    plan = PodPlan()
+    plan = PodPlan(remove=stale(pod, infos))
     attempts = by_container(infos)
     spec = pod.spec
-    wanted = {c.name for c in (*spec.init_containers, *spec.containers)}
-    for name, atts in attempts.items():
-        stale = atts if name not in wanted else atts[:-KEEP_ATTEMPTS]
-        plan.remove.extend(a.id for a in stale)
     if pod.status.phase in TERMINAL:
         plan.steps = [Step(kind="kill", container=c, id=a.id, message="the pod has finished")
                       for c in (*spec.init_containers, *spec.containers)

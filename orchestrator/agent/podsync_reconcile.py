@@ -25,7 +25,7 @@ import structlog
 from orchestrator.agent.podsync_backoff import BackOff, wall_time
 from orchestrator.agent.podsync_create import Creator, PodMemory, Waiting, call
 from orchestrator.agent.podsync_events import EventSink
-from orchestrator.agent.podsync_plan import Step, by_container, plan_pod
+from orchestrator.agent.podsync_plan import Step, by_container, plan_pod, stale
 from orchestrator.agent.probes_workers import Prober
 from orchestrator.agent.status import ContainerView, pod_status
 from orchestrator.agent.status_writer import StatusWriter
@@ -136,6 +136,9 @@ class Reconciler:
             changed = changed or acted
         if changed:
             infos = await self._list(uid)
+            if extra := stale(pod, infos):  # a new attempt made an older one stale
+                await asyncio.gather(*(self._remove(cid) for cid in extra))
+                infos = [i for i in infos if i.id not in extra]
         self._submit_status(pod, mem, infos, waiting)
         return Outcome(requeue_after=requeue)
 

@@ -24,7 +24,7 @@ POLL_S = 0.5
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     for verb, text in (("cordon", "mark nodes unschedulable"), ("uncordon", "mark nodes schedulable again")):
         p = sub.add_parser(verb, help=text, description=f"{text[0].upper()}{text[1:]} (spec.unschedulable).")
-        p.add_argument("nodes", nargs="+", metavar="NODE")
+        p.add_argument("nodes", nargs="*", metavar="NODE")
         add_client_flags(p)
         p.set_defaults(handler=run_cordon, unschedulable=verb == "cordon")
     p = sub.add_parser("drain", help="cordon a node and delete its pods (not DaemonSet pods)",
@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run_cordon(args: argparse.Namespace) -> int:
+    if not args.nodes:
+        raise CliError(f"give at least one node: orch {'cordon' if args.unschedulable else 'uncordon'} NODE...")
     async def go(client: Client, a: argparse.Namespace) -> int:
         failed = False
         for name in a.nodes:

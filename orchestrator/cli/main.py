@@ -29,6 +29,7 @@ COMMANDS: list[str] = [
     "rollout",
     "scale",
     "cordon",  # cordon, uncordon, drain
+    "logs",
 ]
 
 

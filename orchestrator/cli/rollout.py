@@ -30,7 +30,8 @@ TIMED_OUT = "ProgressDeadlineExceeded"
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("rollout", help="follow, undo, restart, pause or resume a Deployment's rollout",
                        description="Manage the rollout of a Deployment.")
-    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    p.set_defaults(handler=run, verb="")
+    verbs = p.add_subparsers(dest="verb", metavar="VERB")
     for verb, text in (("status", "follow the rollout until it is done or failed"),
                        ("history", "list the recorded revisions"),
                        ("undo", "roll back to the previous revision (or --to-revision N)"),
@@ -63,6 +64,8 @@ def _target(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.verb:
+        raise CliError("give a verb: orch rollout status|history|undo|restart|pause|resume deploy/NAME")
     name = _target(args)
     fn = {"status": status, "history": history, "undo": undo, "restart": restart,
           "pause": lambda c, ns, n, a: set_paused(c, ns, n, True),

@@ -6,11 +6,12 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from orchestrator.agent.sim.controlling import is_loopback
+from orchestrator.agent.sim.controlling import ControlError, is_loopback
 from orchestrator.agent.sim.joining import JoinFailed
 from orchestrator.agent.sim.running import run_sim
 from orchestrator.agent.sim.settings import DEFAULT_GPU_MEMORY_MIB, DEFAULT_GPU_MODEL, NodeShape, SimSettings
 from orchestrator.cli.common import CliError, env, env_flag, out
+from orchestrator.client import Unreachable
 from orchestrator.model.errors import Unauthorized
 from orchestrator.model.quantities import QuantityError, parse_bytes, parse_cpu_millis
 
@@ -141,7 +142,11 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     try:
         asyncio.run(run_sim(settings, say=out))
+    except ControlError as exc:
+        raise CliError(str(exc)) from None
     except JoinFailed as exc:
+        if isinstance(exc.error, Unreachable):
+            raise CliError(f"joining node {exc.node}: {exc.error.message}") from None
         hint = " (is --token the join token?)" if isinstance(exc.error, Unauthorized) else ""
         raise CliError(f"joining node {exc.node} through {settings.join_url}: Error from server "
                        f"({exc.error.reason}): {exc.error.message}{hint}") from None

@@ -26,7 +26,7 @@ PROBE_PATH = "/gossip/probe"
 RESPONSE = "RESPONSE"  # the "method" signed for an answer (so a request can't be replayed as one)
 
 
-class Message(msgspec.Struct, kw_only=True, rename="camel"):
+class Message(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     """A push (request) or a pull (answer): the sender's whole table."""
 
     sender: str

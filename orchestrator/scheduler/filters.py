@@ -120,17 +120,13 @@ def resources_fit(pod: PodInfo, node: NodeInfo) -> Reasons:
     return tuple(out) if out else PASS
 
 
-def capacity_fits(pod: PodInfo, node: NodeInfo) -> Reasons:
-    """`resources_fit` on an empty node: a node that fails this never fits the pod (static)."""
+def offers_resources(pod: PodInfo, node: NodeInfo) -> Reasons:
+    """Static: the node offers every resource the pod asks for at all (whatever the amount)."""
     out: list[str] = []
-    if pod.cpu > node.alloc_cpu:
-        out.append("Insufficient cpu")
-    if pod.memory > node.alloc_memory:
-        out.append("Insufficient memory")
-    if pod.gpus > node.alloc_gpus:
+    if pod.gpus and node.alloc_gpus <= 0:
         out.append(f"Insufficient {GPU_RESOURCE}")
-    for name, n in pod.other:
-        if _checked(name, node) and n > node.alloc_other.get(name, 0):
+    for name, _ in pod.other:
+        if _checked(name, node) and node.alloc_other.get(name, 0) <= 0:
             out.append(f"Insufficient {name}")
     return tuple(out) if out else PASS
 

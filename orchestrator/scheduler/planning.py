@@ -5,14 +5,15 @@ pods in the batch see the resources, ports and GPU devices it took, and one batc
 double-books. No I/O; the applier commits the plan.
 
 Per pod the cost is kept well below O(nodes):
-- Static filters and scores (taints, selector/affinity, readiness, cordon, allocatable,
-  PreferNoSchedule, "is a GPU node") are computed once per pod *signature* (replicas of
-  one template share it) and snapshot generation: a candidate list with static scores.
+- Static filters and scores (taints, selector/affinity, readiness, cordon, "offers
+  GPUs at all", PreferNoSchedule, "is a GPU node") are computed once per pod
+  *signature* (replicas of one template share it) and snapshot generation: a candidate
+  list with static scores.
 - Like kube-scheduler's percentageOfNodesToScore, the search walks the candidates from
   a rotating start and stops once it has found `nodes_to_find` feasible nodes (adaptive:
   50% - nodes/125, at least 5%, at least 100 nodes), then takes the best of those.
-- Within a batch, a pod whose signature (and host ports) already failed fails the same
-  way without a search: nodes only fill up during a batch.
+- Within a batch, a pod whose fit_key (signature, amounts, host ports) already failed
+  fails the same way without a search: nodes only fill up during a batch.
 
 GPU pods get the lowest-index free devices of the chosen node.
 """
@@ -22,11 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from orchestrator.scheduler import filters, scores
-from orchestrator.scheduler.pods import HostPort, PodInfo
+from orchestrator.scheduler.pods import PodInfo
 from orchestrator.scheduler.snapshot import NodeInfo, Snapshot
 
 MIN_FEASIBLE_NODES = 100
 MIN_PERCENTAGE = 5
+MAX_GROUPS = 4096  # signatures cached per snapshot generation
 
 
 @dataclass(slots=True)
@@ -89,12 +91,12 @@ class Planner:
             self._groups.clear()
             self._generation = snapshot.generation
         plan = Plan()
-        failed: dict[tuple[bytes, tuple[HostPort, ...]], tuple[str, dict[str, int]]] = {}
+        failed: dict[tuple[object, ...], tuple[str, dict[str, int]]] = {}
         for pod in pods:
             if pod.invalid:
                 plan.failures.append(Failure(pod=pod, message=pod.invalid))
                 continue
-            known = failed.get((pod.signature, pod.host_ports))
+            known = failed.get(pod.fit_key)
             if known is not None:
                 plan.failures.append(Failure(pod=pod, message=known[0], reasons=known[1]))
                 continue
@@ -103,7 +105,7 @@ class Planner:
             if node is None:
                 reasons = self._reasons(group, pod)
                 message = failure_message(group.total, reasons)
-                failed[(pod.signature, pod.host_ports)] = (message, reasons)
+                failed[pod.fit_key] = (message, reasons)
                 plan.failures.append(Failure(pod=pod, message=message, reasons=reasons))
                 continue
             devices = tuple(node.free_devices()[:pod.gpus]) if pod.gpus and node.devices else ()
@@ -115,13 +117,15 @@ class Planner:
         group = self._groups.get(pod.signature)
         if group is not None:
             return group
+        if len(self._groups) >= MAX_GROUPS:
+            self._groups.clear()
         candidates: list[tuple[NodeInfo, float]] = []
         reasons: dict[str, int] = {}
         nodes = snapshot.schedulable_nodes()
         for node in nodes:
             failed = filters.first_failure(pod, node, filters.STATIC)
-            if not failed and not pod.host_ports:  # with host ports, kube reports ports before capacity
-                failed = filters.capacity_fits(pod, node)
+            if not failed and not pod.host_ports:  # with host ports, kube reports ports before resources
+                failed = filters.offers_resources(pod, node)
             if failed:
                 for r in failed:
                     reasons[r] = reasons.get(r, 0) + 1

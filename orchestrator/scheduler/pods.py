@@ -5,9 +5,11 @@
 that spread counts by), so the hot path never parses a quantity or walks a spec.
 
 `signature` groups pods that the static filters (taints, node selector, required
-affinity, allocatable) and static scores (preferred affinity, PreferNoSchedule, "is a
-GPU node") treat the same: replicas of one template share it, so the planner computes
-the static part once per signature, not once per pod.
+affinity, "offers the resources asked for at all") and static scores (preferred
+affinity, PreferNoSchedule, "is a GPU node") treat the same: it leaves amounts out, so
+pods of one shape share it even when their requests differ, and the planner computes
+the static part once per signature, not once per pod. `fit_key` adds the amounts and
+host ports: two pods with one fit_key fit exactly the same nodes.
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ class PodInfo:
     created: str = ""
     assigned_gpus: tuple[str, ...] = ()  # device UUIDs the pod already holds
     invalid: str = ""  # set when the spec cannot be scheduled at all (a malformed quantity)
-    signature: bytes = b""
+    signature: bytes = b""  # what the static filters and scores see (no amounts: see fit_key)
+    fit_key: tuple[object, ...] = ()  # signature + amounts + host ports: equal keys fit the same nodes
 
 
 def is_pending(pod: Pod) -> bool:
@@ -138,6 +141,7 @@ def pod_info(pod: Pod) -> PodInfo:
             info.required = tuple(compile_term(t) for t in req.node_selector_terms)
         info.preferred = tuple((p.weight, compile_term(p.preference)) for p in
                                na.preferred_during_scheduling_ignored_during_execution if p.weight)
-    info.signature = _encode((spec.tolerations, spec.node_selector, na, info.cpu, info.memory, info.gpus,
-                              info.other, info.invalid))
+    info.signature = _encode((spec.tolerations, spec.node_selector, na, info.gpus > 0,
+                              [name for name, _ in info.other], info.invalid))
+    info.fit_key = (info.signature, info.cpu, info.memory, info.gpus, info.other, info.host_ports)
     return info

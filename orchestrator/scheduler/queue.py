@@ -79,7 +79,7 @@ class SchedulingQueue:
             self._push(info)
         elif key in self._unschedulable:
             old, since = self._unschedulable[key]
-            if old.signature == info.signature:
+            if old.fit_key == info.fit_key:
                 self._unschedulable[key] = (info, since)  # nothing that matters to filters changed
             else:
                 del self._unschedulable[key]

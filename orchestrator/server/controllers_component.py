@@ -1,12 +1,12 @@
 """Runs the controllers inside `orch server`, in process, on the bus (`state.api`).
 
 Settings come from `state.settings.controllers` when the server's Settings carry them,
-else the defaults (`controllers.settings.ControllerSettings`)."""
+else from the defaults and their ORCH_* environment twins (`controllers.settings.from_env`)."""
 
 from __future__ import annotations
 
 from orchestrator.controllers.manager import run_controllers
-from orchestrator.controllers.settings import ControllerSettings
+from orchestrator.controllers.settings import ControllerSettings, from_env
 from orchestrator.server.state import ServerState
 
 __all__ = ["run", "run_controllers"]
@@ -15,5 +15,5 @@ __all__ = ["run", "run_controllers"]
 async def run(state: ServerState) -> None:
     settings = getattr(state.settings, "controllers", None)
     if not isinstance(settings, ControllerSettings):
-        settings = ControllerSettings()
+        settings = from_env()
     await run_controllers(state.api, metrics=state.metrics, settings=settings)

@@ -204,8 +204,10 @@ def main() -> None:
             counts = in_processes(_create_load, [(srv.url, srv.token, f"r{r}p{p}", seconds, 32) for p in range(2)])
             create_rates.append(sum(counts) / seconds)
         print(f"\n== creates over HTTP (2 client processes x 32 connections, synchronous=FULL) ==")
-        print(f"median {median(create_rates):,.0f} creates/s over {rounds} rounds {[round(x) for x in create_rates]} "
-              f"(target >= 2,000; ratio to SQLite 1-row commits: {median(create_rates) / one:.2f}x)")
+        rate = median(create_rates)
+        print(f"median {rate:,.0f} creates/s over {rounds} rounds {[round(x) for x in create_rates]} (target >= 2,000)")
+        print(f"  = {rate / one:.2f}x SQLite's one-commit-per-row rate, {rate / hundred:.1%} of its batched ceiling "
+              "(each create is also an HTTP request, a decode, validation and a watch fan-out)")
         names = [f"r0p0-0-{i}" for i in range(50)]
         get_rates = []
         for _ in range(rounds):

@@ -93,7 +93,10 @@ class PodWatch:
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
-        stream = self.api.watch("Pod", label_selector=self.label_selector)
+        page = await self.api.list("Pod", label_selector=self.label_selector)
+        for p in page.items:
+            self.pods[f"{p.metadata.namespace}/{p.metadata.name}"] = p
+        stream = self.api.watch("Pod", label_selector=self.label_selector, resource_version=page.resource_version)
         try:
             async for ev in stream:
                 key = f"{ev.object.metadata.namespace}/{ev.object.metadata.name}"
@@ -102,6 +105,8 @@ class PodWatch:
                 else:
                     self.pods[key] = ev.object
                 self.events += 1
+                if self.failure is not None:
+                    continue
                 try:
                     self.check(self.pods)
                 except AssertionError as exc:

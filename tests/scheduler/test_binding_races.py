@@ -34,7 +34,7 @@ async def test_raw_http_bindings_race_and_only_one_per_pod_wins(api: Api) -> Non
 
     attempts = [(p, d) for p in pods for d in range(4)]  # 16 requests, 4 per pod
     statuses = await asyncio.gather(*(bind(p, d) for p, d in attempts))
-    assert sorted(statuses) == [201] * 4 + [409] * 12 or sorted(statuses) == [200] * 4 + [409] * 12
+    assert sorted(statuses) == [200] * 4 + [409] * 12
     for p in pods:
         got = await get_pod(api, p["metadata"]["name"])
         assert got["spec"]["nodeName"] == "gpu-0"
@@ -57,7 +57,7 @@ async def test_the_scheduler_over_http_never_binds_more_than_four(api: Api) -> N
         try:
             async def bound() -> list[dict[str, Any]]:
                 pods = [await get_pod(api, f"nb-{i}") for i in range(16)]
-                assert task.done() is False or task.result()
+                assert not task.done(), task  # the scheduler must not have died
                 return [p for p in pods if p["spec"].get("nodeName")]
 
             await eventually(lambda: _at_least(bound, 4), what="4 pods bound")

@@ -135,3 +135,20 @@ def test_a_thousand_nodes_fill_without_overcommit() -> None:
         assert node.pod_count == per_node[name]
     devices = [(a.node, d) for a in plan.assignments for d in a.devices]
     assert len(devices) == len(set(devices)) == 1000
+
+
+def test_pods_of_one_shape_share_static_work_but_not_fit() -> None:
+    big, small = info(name="big", cpu="3"), info(name="small", cpu="1")
+    assert big.signature == small.signature and big.fit_key != small.fit_key
+    plan = schedule(snapshot_of(make_node("n", cpu="2")), [big, small])
+    assert [f.pod.name for f in plan.failures] == ["big"]
+    assert [a.pod.name for a in plan.assignments] == ["small"]
+
+
+def test_gpu_pods_skip_nodes_without_gpus_statically() -> None:
+    snap = snapshot_of(make_node("cpu-0"), make_node("gpu-0", gpus=2))
+    planner = Planner()
+    planner.schedule(snap, [info(name="nb", gpus=1)])
+    (group,) = planner._groups.values()
+    assert [n.name for n, _ in group.candidates] == ["gpu-0"]
+    assert group.reasons == {"Insufficient nvidia.com/gpu": 1}

@@ -7,7 +7,7 @@ Starts a server and `orch sim --nodes N`, creates P pods already bound (spec.nod
 round-robin over the sim's nodes) at about --rate per second, and watches them:
 prints the join time, the create rate, how fast pods reached Running, and the sim's
 own status writes per second (from its control listener). With --backlog the pods are
-created before the sim starts, so the sim alone drains them: its own ceiling.
+created while the sim is frozen (SIGSTOP), then it drains them alone: its own ceiling.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -41,14 +42,11 @@ def start_sim(url: str, join_token: str, *, nodes: int, control_port: int) -> tu
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.stdout is not None
-    join_s = None
-    for line in proc.stdout:
+    for line in proc.stdout:  # "control listening on URL", then "joined N nodes in S s ..."
         print("  sim:", line.rstrip())
         found = re.search(r"joined \d+ nodes in ([\d.]+) s", line)
         if found:
-            join_s = float(found.group(1))
-        if join_s is not None and line.startswith("control listening"):
-            return proc, join_s
+            return proc, float(found.group(1))
     raise RuntimeError(f"orch sim exited with {proc.wait()}")
 
 
@@ -112,28 +110,40 @@ async def backlog(url: str, token: str, *, nodes: int, pods: int) -> None:
 
 
 def drain(server: object, args: argparse.Namespace) -> None:
-    url, data_dir = server.url, server.data_dir  # type: ignore[attr-defined]
+    """Join, freeze the sim (SIGSTOP), create the backlog, thaw it and time the drain.
+
+    Pods must be bound to nodes that exist: the node-lifecycle controller deletes pods
+    bound to missing nodes. Frozen for less than the lease grace, no node goes stale.
+    """
+    url, token, data_dir = server.url, server.token, server.data_dir  # type: ignore[attr-defined]
     control = free_port()
-    t0 = time.monotonic()
     sim, join_s = start_sim(url, (data_dir / "join-token").read_text().strip(), nodes=args.nodes,
                             control_port=control)
-    joined = time.monotonic()
-    cpu0 = (cpu_s(sim.pid), cpu_s(server.proc.pid))  # type: ignore[attr-defined]
     try:
+        os.kill(sim.pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        asyncio.run(backlog(url, token, nodes=args.nodes, pods=args.pods))
+        print(f"backlog of {args.pods} bound pods created in {time.monotonic() - t0:.1f} s (sim frozen)")
+        cpu0 = (cpu_s(sim.pid), cpu_s(server.proc.pid))  # type: ignore[attr-defined]
+        thawed = time.monotonic()
+        os.kill(sim.pid, signal.SIGCONT)
+        deadline = thawed + 120
         while (stats := sim_stats(control))["started"] < args.pods:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the sim did not drain the backlog within 120 s: {stats}")
             time.sleep(0.05)
-        done = time.monotonic()
+        drained = time.monotonic() - thawed
         cpu = (cpu_s(sim.pid) - cpu0[0], cpu_s(server.proc.pid) - cpu0[1])  # type: ignore[attr-defined]
     finally:
+        os.kill(sim.pid, signal.SIGCONT)
         sim.terminate()
         sim.wait(15)
-    print(f"nodes joined: {args.nodes} in {join_s:.1f} s (sim start to joined: {joined - t0:.1f} s)")
-    print(f"backlog:      {args.pods} bound pods Running {done - joined:.1f} s after the join: "
-          f"{args.pods / (done - joined):.0f} status writes/s (conflicts {stats['conflicts']}, "
-          f"errors {stats['errors']})")
-    print(f"cpu:          sim {cpu[0]:.1f} s ({cpu[0] / (done - joined):.0%} of a core), "
-          f"server {cpu[1]:.1f} s ({cpu[1] / (done - joined):.0%}); "
-          f"sim ceiling ~{args.pods / cpu[0]:.0f} writes per sim CPU second")
+    print(f"nodes joined: {args.nodes} in {join_s:.1f} s")
+    print(f"backlog:      {args.pods} pods Running {drained:.1f} s after the sim was thawed: "
+          f"{args.pods / drained:.0f} status writes/s (conflicts {stats['conflicts']}, errors {stats['errors']})")
+    print(f"cpu:          sim {cpu[0]:.1f} s ({cpu[0] / drained:.0%} of a core), "
+          f"server {cpu[1]:.1f} s ({cpu[1] / drained:.0%}); "
+          f"~{args.pods / cpu[0]:.0f} status writes per sim CPU second")
 
 
 def main() -> None:
@@ -146,7 +156,6 @@ def main() -> None:
     args = ap.parse_args()
     with orch_server("--sync", "normal") as server:
         if args.backlog:
-            asyncio.run(backlog(server.url, server.token, nodes=args.nodes, pods=args.pods))
             return drain(server, args)
         join_token = (server.data_dir / "join-token").read_text().strip()
         control = free_port()

@@ -1,8 +1,8 @@
 """`orch sim` subprocesses next to a real `orch server` (see tests/conftest.py).
 
 - `orch_sim(server, *args)`: starts `orch sim --join URL --token JOIN_TOKEN ARGS` with
-  a loopback control listener, waits for its "control listening" line, and returns a
-  `SimProcess` (stdout log, control URL, stop()). Every sim is stopped at teardown.
+  a loopback control listener, waits for its "control listening" and "joined" lines, and
+  returns a `SimProcess` (stdout log, control URL, stop()). Every sim is stopped at teardown.
 - `Api`: tiny synchronous JSON calls against the server with the admin token.
 """
 
@@ -77,6 +77,7 @@ def start_sim(server: OrchServer, *args: str, log_path: Path, control: bool = Tr
     sim = SimProcess(process=proc, log_path=log_path)
     if control:
         sim.control = sim.wait_for_line("control listening on ").rpartition(" ")[2]
+        sim.wait_for_line("joined ")
     return sim
 
 

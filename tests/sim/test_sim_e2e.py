@@ -3,6 +3,7 @@ created with spec.nodeName already set)."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -155,6 +156,16 @@ def test_wrong_join_token_exits_with_the_servers_message(orch_server: Callable[.
     assert result.returncode == 1
     assert "Unauthorized" in result.stderr and "the bearer token is not valid" in result.stderr, result.stderr
     assert "joining node sim-" in result.stderr
+    # a control port already taken: refused before any node joins
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        token = (server.data_dir / "join-token").read_text().strip()
+        result = server.cli("sim", "--join", server.url, f"--token={token}", "--control", f"127.0.0.1:{port}",
+                            check=False)
+    assert result.returncode == 1 and f"--control 127.0.0.1:{port}:" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
     assert Api(server).get("/api/v1/nodes")["items"] == []
 
 

@@ -2,7 +2,7 @@
 
     run_sim -> join_all (fails fast: JoinFailed)
             -> TaskGroup: leases, node watch + resync + worker, pod watch + N workers,
-                          progress reports, control listener (optional)
+                          progress reports, control listener (optional; bound before joining)
             -> SIGTERM / SIGINT: cancel them all; --cleanup deletes our Nodes and Leases
 """
 
@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import aiohttp
 import structlog
 
-from orchestrator.agent.sim import controlling
+from orchestrator.agent.sim.controlling import ControlListener, Controls
 from orchestrator.agent.sim.heartbeating import LEASE_NAMESPACE, LEASES, LeaseKeeper
 from orchestrator.agent.sim.joining import Joined, join_all
 from orchestrator.agent.sim.nodekeeping import NodeKeeper
@@ -55,6 +55,9 @@ class Sim:
                 "failed": s.failed, "deleted": s.deleted, "writes": s.writes, "conflicts": s.conflicts,
                 "errors": s.errors}
 
+    def controls(self) -> Controls:
+        return Controls(nodes=self.nodes, leases=self.leases, restarted=self.keeper.check, stats=self.stats)
+
     def loops(self, *, say: Say) -> list[tuple[str, Coroutine[Any, Any, NoReturn]]]:
         loops: list[tuple[str, Coroutine[Any, Any, NoReturn]]] = [
             ("sim-leases", self.leases.run()), ("sim-node-watch", self.keeper.watch()),
@@ -63,12 +66,6 @@ class Sim:
         loops += [(f"sim-pod-worker-{i}", self.pods.worker()) for i in range(self.settings.concurrency)]
         if self.settings.report_interval_s > 0:
             loops.append(("sim-report", self.report(say=say)))
-        if self.settings.control is not None:
-            host, port = self.settings.control
-            app = controlling.make_app(nodes=self.nodes, leases=self.leases, restarted=self.keeper.check,
-                                       stats=self.stats)
-            loops.append(("sim-control", controlling.serve(
-                app, host=host, port=port, ready=lambda url: say(f"control listening on {url}"))))
         return loops
 
     async def report(self, *, say: Say) -> NoReturn:
@@ -88,7 +85,7 @@ class Sim:
 
 
 async def run_sim(settings: SimSettings, *, say: Say) -> None:
-    """Until SIGTERM/SIGINT. Raises JoinFailed, or the ApiError that stopped a loop."""
+    """Until SIGTERM/SIGINT. Raises ControlError, JoinFailed, or the ApiError that stopped a loop."""
     stop = asyncio.Event()
     main = asyncio.current_task()
     assert main is not None
@@ -103,8 +100,11 @@ async def run_sim(settings: SimSettings, *, say: Say) -> None:
     signals = (signal.SIGTERM, signal.SIGINT)
     for sig in signals:
         loop.add_signal_handler(sig, on_signal)
+    control = ControlListener(host=settings.control[0], port=settings.control[1]) if settings.control else None
     connector = aiohttp.TCPConnector(limit=settings.concurrency + settings.lease_concurrency + 8)
     try:
+        if control is not None:
+            say(f"control listening on {await control.open()}")
         async with aiohttp.ClientSession(connector=connector) as session:
             try:
                 joined = await join_all(settings, session=session)
@@ -118,13 +118,19 @@ async def run_sim(settings: SimSettings, *, say: Say) -> None:
             say(f"joined {len(joined.nodes)} nodes in {joined.seconds:.1f} s ({joined.rejoined} rejoined"
                 f"{f', {gpus} GPUs each' if gpus else ''}) through {joined.api_server}")
             sim = Sim(settings, joined)
+            loops = sim.loops(say=say)
+            if control is not None:
+                control.attach(sim.controls())
+                loops.append(("sim-control", control.serve()))
             started = time.monotonic()
-            await _until(stop, sim.loops(say=say))
+            await _until(stop, loops)
             elapsed = time.monotonic() - started
             say(f"stopping: {sim.summary(rate=sim.pods.stats.writes / elapsed if elapsed else None)}")
             if settings.cleanup:
                 await cleanup(sim, session=session, say=say)
     finally:
+        if control is not None:
+            await control.close()
         for sig in signals:
             loop.remove_signal_handler(sig)
 

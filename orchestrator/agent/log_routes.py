@@ -1,0 +1,111 @@
+"""Container logs on the agent's listener, at the kubelet's path.
+
+    GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&previous=&timestamps=
+
+Only the server may call it: it presents the proxy token it gave this agent when it
+joined (``Authorization: Bearer <token>``), compared in constant time; anything else
+is 401.  The container is found by its labels (namespace, pod name, container name);
+when pods of one name succeeded each other, the newest one's.  ``previous`` reads
+the attempt before the newest (what ``lastState`` describes).  The body is the raw
+output, streamed as it comes (with ``follow``, until the container stops or the
+caller goes away).  ``timestamps`` is accepted but not supported yet: the runtime
+Protocol has no per-line times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+
+import structlog
+from aiohttp import web
+
+from orchestrator.runtime import ContainerNotFound, ContainerRuntime, RuntimeError_
+from orchestrator.runtime.base import ContainerInfo
+
+log = structlog.get_logger(__name__)
+
+RUNTIME = web.AppKey("log_runtime", ContainerRuntime)
+TOKEN = web.AppKey("log_proxy_token", str)
+LIST_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0  # a log read without follow is cut off after this long
+
+
+def register(app: web.Application, *, runtime: ContainerRuntime, proxy_token: str) -> None:
+    app[RUNTIME] = runtime
+    app[TOKEN] = proxy_token
+    app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", container_logs)
+
+
+def _status(code: int, reason: str, message: str) -> web.Response:
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}  # fmt: skip
+    return web.Response(status=code, text=json.dumps(body), content_type="application/json")
+
+
+def _authorized(request: web.Request) -> bool:
+    token = request.app[TOKEN]
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "").lower() in ("true", "1", "yes")
+
+
+def pick(infos: list[ContainerInfo], *, namespace: str, pod: str, container: str,
+         previous: bool) -> ContainerInfo | None:
+    """The attempt to read: the newest pod's newest attempt (or the one before it)."""
+    mine = [i for i in infos if (i.namespace, i.pod_name, i.container_name) == (namespace, pod, container)]
+    if not mine:
+        return None
+    newest_uid = max(mine, key=lambda i: i.created_at or "").pod_uid
+    attempts = sorted((i for i in mine if i.pod_uid == newest_uid), key=lambda i: (i.restart_count, i.created_at or ""))
+    if previous:
+        return attempts[-2] if len(attempts) > 1 else None
+    return attempts[-1]
+
+
+async def container_logs(request: web.Request) -> web.StreamResponse:
+    if not _authorized(request):
+        return _status(401, "Unauthorized", "Unauthorized: this endpoint takes the server's proxy token")
+    ns, pod, name = (request.match_info[k] for k in ("namespace", "pod", "container"))
+    tail_text = request.query.get("tailLines", "")
+    if tail_text and not tail_text.lstrip("-").isdigit():
+        return _status(400, "BadRequest", f"tailLines={tail_text!r} must be an integer")
+    tail = int(tail_text) if tail_text else None
+    if tail is not None and tail < 0:
+        tail = None
+    follow, previous = _flag(request, "follow"), _flag(request, "previous")
+    runtime = request.app[RUNTIME]
+    try:
+        async with asyncio.timeout(LIST_TIMEOUT_S):
+            infos = await runtime.list()
+    except (RuntimeError_, TimeoutError) as exc:
+        return _status(503, "ServiceUnavailable", f"the container runtime did not answer: {exc}")
+    info = pick(infos, namespace=ns, pod=pod, container=name, previous=previous)
+    if info is None:
+        what = "previous terminated container" if previous else "container"
+        return _status(404 if not previous else 400, "NotFound" if not previous else "BadRequest",
+                       f'{what} "{name}" in pod "{pod}" not found')
+    response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8",
+                                           "X-Content-Type-Options": "nosniff"})  # fmt: skip
+    if follow:  # headers now: the first line may be a long time coming
+        await response.prepare(request)
+    try:
+        async with asyncio.timeout(None if follow else READ_TIMEOUT_S):
+            async for chunk in runtime.logs(info.id, follow=follow, tail=tail):
+                if not response.prepared:
+                    await response.prepare(request)
+                await response.write(chunk)
+    except ContainerNotFound:
+        pass  # removed while we read: the log ends here
+    except (RuntimeError_, TimeoutError) as exc:
+        if not response.prepared:
+            return _status(503, "ServiceUnavailable", f"reading the log failed: {exc}")
+        log.info("log stream ended early", pod=f"{ns}/{pod}", container=name, error=str(exc))
+    if not response.prepared:
+        await response.prepare(request)
+    await response.write_eof()
+    return response
