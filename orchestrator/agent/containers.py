@@ -12,6 +12,8 @@ the objects it names.
   ``nvidia.com/gpu``.
 - The pod's labels ride along on the container (``orch.io/*`` ones are the runtime's
   and win), so ``docker ps --filter label=...`` finds a pod's containers by its labels.
+  ``orch.io/node`` names the node that made it: agents sharing one engine each
+  manage only their own containers.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from orchestrator.model.quantities import parse_bytes, parse_count, parse_cpu_mi
 from orchestrator.runtime.base import ContainerSpec, PortMapping, PullPolicy
 
 _POLICIES: tuple[PullPolicy, ...] = ("Always", "IfNotPresent", "Never")
+LABEL_NODE = "orch.io/node"
 
 
 class ContainerConfigError(Exception):
@@ -109,7 +112,7 @@ def ports(container: Container) -> list[PortMapping]:
 
 
 def container_spec(
-    pod: Pod, container: Container, *, env: Mapping[str, str], restart_count: int
+    pod: Pod, container: Container, *, env: Mapping[str, str], restart_count: int, node_name: str = ""
 ) -> ContainerSpec:
     """The runtime's spec for ``container`` (attempt ``restart_count``) of ``pod``."""
     meta = pod.metadata
@@ -130,7 +133,7 @@ def container_spec(
         cpu_millis=parse_cpu_millis(cpu) if cpu is not None else None,
         memory_bytes=parse_bytes(memory) if memory is not None else None,
         gpu_device_ids=gpus_by_container(pod).get(container.name, []),
-        labels=dict(meta.labels),
+        labels={**meta.labels, LABEL_NODE: node_name or pod.spec.node_name},
         image_pull_policy=pull_policy(container),
         restart_count=restart_count,
     )

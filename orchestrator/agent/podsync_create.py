@@ -60,8 +60,8 @@ async def call(awaitable: object, *, timeout: float, what: str) -> object:
 
 class Creator:
     def __init__(self, *, api: ObjectAPI, runtime: ContainerRuntime, events: EventSink, backoff: BackOff,
-                 settings: PodSyncSettings) -> None:
-        self.api, self.runtime, self.events = api, runtime, events
+                 settings: PodSyncSettings, node_name: str) -> None:
+        self.api, self.runtime, self.events, self.node_name = api, runtime, events, node_name
         self.backoff, self.settings = backoff, settings
 
     def pending_failure(self, pod: Pod, mem: PodMemory, container: Container) -> tuple[Waiting, float] | None:
@@ -85,7 +85,7 @@ class Creator:
             sources = await fetch_sources(self.api, pod, pod_ip=pod_ip, host_ip=host_ip,
                                           timeout=self.settings.call_timeout_s)
             env = container_env(pod, container, sources=sources)
-            spec = container_spec(pod, container, env=env, restart_count=attempt)
+            spec = container_spec(pod, container, env=env, restart_count=attempt, node_name=self.node_name)
             cid = str(await call(self.runtime.create(spec), timeout=self.settings.call_timeout_s, what="create"))
         except ImagePullError as exc:
             message = f'Failed to pull image "{container.image}": {exc.message}'

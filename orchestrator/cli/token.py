@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 async def _create(client: Client, args: argparse.Namespace) -> int:
     ttl = parse_ttl(args.ttl)
-    token = secrets.token_urlsafe(32)
+    token = secrets.token_hex(32)  # hex: never starts with '-', which flag parsers misread
     name = f"join-token-{secrets.token_hex(3)}"
     expires = "" if ttl is None else (datetime.now(timezone.utc) + ttl).strftime("%Y-%m-%dT%H:%M:%SZ")
     await client.create(token_secret(name=name, type_=JOIN_TOKEN_TYPE, token=token, expires=expires,

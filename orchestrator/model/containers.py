@@ -184,7 +184,9 @@ class ContainerStateRunning(Spec):
     started_at: str | None = None
 
 
-class ContainerStateTerminated(Spec):
+class ContainerStateTerminated(Spec, omit_defaults=False):
+    """Written in full: clients expect `exitCode: 0` to be present."""
+
     exit_code: int = 0
     signal: int | None = None
     reason: str = ""
@@ -202,7 +204,9 @@ class ContainerState(Spec):
     terminated: ContainerStateTerminated | None = None
 
 
-class ContainerStatus(Spec):
+class ContainerStatus(Spec, omit_defaults=False):
+    """Written in full: clients expect `restartCount: 0` and `ready: false` to be present."""
+
     name: str
     ready: bool = False
     restart_count: int = 0

@@ -208,10 +208,6 @@ class Snapshot:
 
     # ---- pods ----------------------------------------------------------------------------
 
-    def node_of(self, key: str) -> str | None:
-        where = self._where.get(key)
-        return where[0] if where else None
-
     def account(self, info: PodInfo, node_name: str, devices: tuple[str, ...]) -> None:
         """Count a pod against a node (moving it if it was counted elsewhere)."""
         self.release(info.key)
@@ -260,10 +256,6 @@ class Snapshot:
     def delete_pod(self, pod: Pod) -> bool:
         """A pod is gone. True when it freed resources on a node."""
         return self.release(pod_key(pod))
-
-    def holders(self, node_name: str, uuid: str) -> int:
-        node = self.nodes.get(node_name)
-        return node.devices_used.get(uuid, 0) if node else 0
 
     def schedulable_nodes(self) -> list[NodeInfo]:
         return [n for n in self.nodes.values() if n.node is not None]

@@ -37,7 +37,7 @@ def read_or_create_token(path: Path) -> str:
         token = path.read_text().strip()
         if token:
             return token
-    token = secrets.token_urlsafe(32)
+    token = secrets.token_hex(32)  # hex: never starts with '-', which flag parsers misread
     write_private(path, token + "\n")
     return token
 

@@ -107,7 +107,7 @@ async def register_join_token(objects: Objects, tokens: TokenTable, *, name: str
 
 async def issue_node_credential(objects: Objects, tokens: TokenTable, *, node: str) -> str:
     """A fresh credential for `node`; the previous one (if any) stops working."""
-    token = secrets.token_urlsafe(32)
+    token = secrets.token_hex(32)  # hex: never starts with '-', which flag parsers misread
     name = f"node-{node}"
     old = objects.store.get_entry(SECRETS.key(SYSTEM_NAMESPACE, name))
     secret = token_secret(name=name, type_=NODE_CREDENTIAL_TYPE, token=token, labels={NODE_LABEL: node})

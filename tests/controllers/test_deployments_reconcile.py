@@ -157,3 +157,45 @@ async def test_rollout_status_follows_until_done(cluster: Cluster, capsys: Any) 
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == 'deployment "web" successfully rolled out'
     assert all(line.startswith(("Waiting for deployment", "deployment")) for line in lines)
+
+
+async def test_rollout_status_fails_once_the_progress_deadline_passes(cluster: Cluster) -> None:
+    import pytest
+    from orchestrator.cli.common import CliError
+    # no nodes: the pods never run
+    await cluster.api.create(deployment("stuck", replicas=2, progressDeadlineSeconds=1))
+    with pytest.raises(CliError, match='deployment "stuck" exceeded its progress deadline'):
+        await rollout.status(cluster.client, "default", "stuck", argparse.Namespace(watch="true", timeout=20.0))
+    d = await cluster.api.get("Deployment", "stuck", namespace="default")
+    progressing = next(c for c in d.status.conditions if c.type == "Progressing")
+    assert (progressing.status, progressing.reason) == ("False", "ProgressDeadlineExceeded")
+
+
+async def test_restart_pause_and_resume(cluster: Cluster) -> None:
+    await cluster.kubelet.add_node("n1")
+    await cluster.api.create(deployment("web", replicas=2))
+    await eventually(lambda: rolled_out(cluster), what="2 replicas")
+    before = {p.metadata.name for p in await pods_of(cluster, "web")}
+    none = argparse.Namespace()
+    assert await rollout.restart(cluster.client, "default", "web", none) == 0
+    await eventually(lambda: _replaced(cluster, before), what="every pod replaced")
+    await eventually(lambda: rolled_out(cluster), what="the restart rolled out")
+    assert await rollout.set_paused(cluster.client, "default", "web", True) == 0
+    await cluster.api.patch("Deployment", "web", {"spec": {"template": {"spec": {"containers": [
+        {"name": "main", "image": "paused:2"}]}}}}, namespace="default")
+    await eventually(lambda: _observed(cluster, "web"), what="the paused change observed")
+    assert len((await cluster.api.list("ReplicaSet", namespace="default")).items) == 2  # nothing new while paused
+    assert await rollout.set_paused(cluster.client, "default", "web", False) == 0
+    await eventually(lambda: rolled_out(cluster), what="the resumed rollout")
+    assert {p.spec.containers[0].image for p in await pods_of(cluster, "web")
+            if p.metadata.deletion_timestamp is None} == {"paused:2"}
+
+
+async def _replaced(c: Cluster, before: set[str]) -> bool:
+    now = {p.metadata.name for p in await pods_of(c, "web") if p.metadata.deletion_timestamp is None}
+    return len(now) == 2 and not now & before
+
+
+async def _observed(c: Cluster, name: str) -> bool:
+    d = await c.api.get("Deployment", name, namespace="default")
+    return d.status.observed_generation == d.metadata.generation
