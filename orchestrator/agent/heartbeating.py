@@ -3,7 +3,7 @@
 - Lease `kube-node-lease/<node>`: spec.renewTime patched every lease_renew_s (jittered).
   The node-lifecycle controller calls a node whose Lease is older than the grace period
   not live (Ready=Unknown, taint, eviction); the server also renews it for members that
-  gossip says are alive. A deleted Lease is created again.
+  gossip says are alive. A deleted Lease is made again by joining again.
 - Node status: Ready=True with lastHeartbeatTime, re-posted every `report_s` and at once
   when someone else (the node-lifecycle controller) set it to anything but True. A
   deleted Node is a reason to join again (kubelet re-registers the same way).
@@ -22,7 +22,6 @@ import structlog
 
 from orchestrator.client import Client
 from orchestrator.model.base import Condition
-from orchestrator.model.cluster import Lease
 from orchestrator.model.errors import ApiError, Conflict, NotFound
 
 log = structlog.get_logger(__name__)
@@ -48,31 +47,28 @@ async def _pause(interval_s: float) -> None:
     await asyncio.sleep(interval_s * random.uniform(0.8, 1.0))  # never later than asked: leases are deadlines
 
 
-async def renew_lease_once(*, client: Client, node_name: str, duration_s: int) -> bool:
+async def renew_lease_once(*, client: Client, node_name: str) -> bool:
+    """Patch renewTime; NotFound escapes (the Lease is gone: the caller joins again)."""
     try:
         await client.patch("Lease", node_name, {"spec": {"renewTime": now_micro(), "holderIdentity": node_name}},
                            namespace=LEASE_NAMESPACE)
         return True
     except NotFound:
-        lease = Lease()
-        lease.metadata.name, lease.metadata.namespace = node_name, LEASE_NAMESPACE
-        lease.spec.holder_identity, lease.spec.lease_duration_seconds = node_name, duration_s
-        lease.spec.acquire_time = lease.spec.renew_time = now_micro()
-        try:
-            await client.create(lease)
-            log.info("lease created again", lease=f"{LEASE_NAMESPACE}/{node_name}")
-            return True
-        except ApiError as exc:
-            log.warning("lease creation failed", node=node_name, code=exc.code, error=exc.message)
+        raise
     except ApiError as exc:
         log.warning("lease renewal failed", node=node_name, code=exc.code, error=exc.message)
     return False
 
 
-async def renew_lease(*, client: Client, node_name: str, interval_s: float, duration_s: int) -> NoReturn:
+async def renew_lease(*, client: Client, node_name: str, interval_s: float,
+                      rejoin: Callable[[], Awaitable[None]]) -> NoReturn:
     while True:
         await _pause(interval_s)
-        await renew_lease_once(client=client, node_name=node_name, duration_s=duration_s)
+        try:
+            await renew_lease_once(client=client, node_name=node_name)
+        except NotFound:
+            log.warning("this node's Lease is gone; joining again (the join makes it)", node=node_name)
+            await rejoin()
 
 
 async def report_ready_once(*, client: Client, node_name: str, message: str, report_s: float) -> bool:

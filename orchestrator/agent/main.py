@@ -25,7 +25,8 @@ import structlog
 from orchestrator.agent import heartbeating, listener
 from orchestrator.agent.fingerprints import fingerprint_node
 from orchestrator.agent.identities import NodeIdentity, load_identity, save_identity
-from orchestrator.agent.joining import JoinAnswer, JoinRefused, capacity_digest, join_cluster, join_request, node_name_from
+from orchestrator.agent.joining import (JoinAnswer, JoinRefused, capacity_digest, join_cluster, join_request,
+                                        node_name_from)
 from orchestrator.agent.options import AgentOptions
 from orchestrator.agent.runtimes import choose_runtime
 from orchestrator.client import Client
@@ -135,7 +136,8 @@ class Agent:
 
     async def annotate(self, reason: str) -> None:
         try:
-            await self.client.patch("Node", self.name, {"metadata": {"annotations": {RUNTIME_REASON_ANNOTATION: reason}}})
+            await self.client.patch("Node", self.name,
+                                    {"metadata": {"annotations": {RUNTIME_REASON_ANNOTATION: reason}}})
         except ApiError as exc:
             log.warning("could not annotate the Node with the runtime choice", error=exc.message)
 
@@ -149,8 +151,8 @@ class Agent:
             tasks = [
                 tg.create_task(listener.serve(app, sock), name="listener"),
                 tg.create_task(heartbeating.renew_lease(client=self.client, node_name=self.name,
-                                                        interval_s=nodes.lease_renew_s,
-                                                        duration_s=int(nodes.grace_s)), name="lease"),
+                                                        interval_s=nodes.lease_renew_s, rejoin=self.rejoin),
+                               name="lease"),
                 tg.create_task(heartbeating.report_ready(client=self.client, node_name=self.name, message=message,
                                                          interval_s=nodes.lease_renew_s,
                                                          report_s=min(60.0, 6 * nodes.lease_renew_s),

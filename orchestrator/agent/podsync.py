@@ -14,7 +14,8 @@ Invariants:
   restarted agent adopts what runs: nothing is re-created or restarted, and restart
   counts come from the containers' labels;
 - containers whose pod is not bound here (deleted while the agent was down, or
-  bound elsewhere) are stopped and removed;
+  bound elsewhere) are stopped and removed, if this node made them (label
+  ``orch.io/node``): agents sharing one engine leave each other's alone;
 - a watch event that changes only the status (our own writes coming back) does not
   cause a sync.
 """
@@ -30,6 +31,7 @@ from typing import Any, NoReturn
 import msgspec
 import structlog
 
+from orchestrator.agent.containers import LABEL_NODE
 from orchestrator.agent.podsync_backoff import BackOffPolicy
 from orchestrator.agent.podsync_create import PodMemory, call
 from orchestrator.agent.podsync_events import EventSink, Recorder
@@ -40,7 +42,7 @@ from orchestrator.aio.workqueue import WorkQueue
 from orchestrator.model.api import ObjectAPI, WatchEvent
 from orchestrator.model.errors import ApiError
 from orchestrator.model.pods import Pod
-from orchestrator.runtime import ContainerRuntime, RuntimeError_
+from orchestrator.runtime import ContainerInfo, ContainerRuntime, RuntimeError_
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +91,8 @@ class PodSync:
     async def run(self) -> NoReturn:
         host_ip = self.host_ip or await self._node_ip()
         self.reconciler = Reconciler(api=self.api, runtime=self.runtime, prober=self.prober, events=self.events,
-                                     writer=self.writer, settings=self.settings, host_ip=host_ip)
+                                     writer=self.writer, settings=self.settings, host_ip=host_ip,
+                                     node_name=self.node_name)
         log.info("pod sync starting", node=self.node_name, runtime=self.runtime.name, host_ip=host_ip)
         try:
             async with asyncio.TaskGroup() as tg:
@@ -125,7 +128,8 @@ class PodSync:
         selector = f"spec.nodeName={self.node_name}"
         while True:
             try:
-                listed = await self.api.list("pods", field_selector=selector)
+                async with asyncio.timeout(self.settings.call_timeout_s):
+                    listed = await self.api.list("pods", field_selector=selector)
                 self._load(listed.items)
                 self.ready.set()
                 async for event in self.api.watch("pods", field_selector=selector,
@@ -150,10 +154,7 @@ class PodSync:
         pod = event.object
         key = _key(pod)
         if event.type == "DELETED":
-            uid = pod.metadata.uid or self._uids.get(key, "")
-            if self._uids.get(key) == uid:
-                del self._uids[key]
-            self._gone(uid)
+            self._gone(pod.metadata.uid or self._uids.get(key, ""))
             return
         if event.type not in ("ADDED", "MODIFIED"):
             return
@@ -172,8 +173,12 @@ class PodSync:
             self.queue.add(uid)
 
     def _gone(self, uid: str) -> None:
-        if self.pods.pop(uid, None) is not None:
-            self.queue.add(uid)  # stops and removes whatever still runs
+        mem = self.pods.pop(uid, None)
+        if mem is None:
+            return
+        if self._uids.get(_key(mem.pod)) == uid:
+            del self._uids[_key(mem.pod)]
+        self.queue.add(uid)  # stops and removes whatever still runs
 
     # --- observed state: relisting the runtime ---------------------------------------------
 
@@ -181,13 +186,15 @@ class PodSync:
         seen: dict[str, tuple[str, str]] = {}  # container id -> (pod uid, state)
         last_resync = time.monotonic()
         while True:
+            infos: list[ContainerInfo] | None
             try:
                 infos = await call(self.runtime.list(), timeout=self.settings.call_timeout_s, what="list")
             except RuntimeError_ as exc:
                 log.warning("runtime list failed", error=exc.message)
                 infos = None
             if infos is not None:
-                now = {i.id: (i.pod_uid, i.state) for i in infos}  # type: ignore[attr-defined]
+                now = {i.id: (i.pod_uid, i.state) for i in infos
+                       if i.labels.get(LABEL_NODE) == self.node_name or i.pod_uid in self.pods}
                 changed = {v[0] for k, v in now.items() if seen.get(k) != v}
                 changed |= {v[0] for k, v in seen.items() if k not in now}
                 changed |= {v[0] for v in now.values() if v[0] not in self.pods}  # strays

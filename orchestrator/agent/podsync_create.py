@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, TypeVar
 
 from orchestrator.agent.containers import ContainerConfigError, container_spec, pull_policy
 from orchestrator.agent.containers_env import container_env, fetch_sources
@@ -35,6 +36,7 @@ from orchestrator.runtime import (
 if TYPE_CHECKING:
     from orchestrator.agent.podsync import PodSyncSettings
 
+T = TypeVar("T")
 PULLING_AFTER_S = 0.5  # a pull slower than this gets a Pulling event (so a present image does not)
 Waiting = tuple[str, str]  # (reason, message)
 
@@ -49,11 +51,11 @@ class PodMemory:
     armed: dict[str, int] = field(default_factory=dict)  # container -> attempt the crash back-off was armed for
 
 
-async def call(awaitable: object, *, timeout: float, what: str) -> object:
+async def call(awaitable: Awaitable[T], *, timeout: float, what: str) -> T:
     """A runtime call under a deadline; a missed deadline is RuntimeUnavailable."""
     try:
         async with asyncio.timeout(timeout):
-            return await awaitable  # type: ignore[misc]
+            return await awaitable
     except TimeoutError:
         raise RuntimeUnavailable(f"{what}: no answer within {timeout:g}s") from None
 
@@ -86,7 +88,7 @@ class Creator:
                                           timeout=self.settings.call_timeout_s)
             env = container_env(pod, container, sources=sources)
             spec = container_spec(pod, container, env=env, restart_count=attempt, node_name=self.node_name)
-            cid = str(await call(self.runtime.create(spec), timeout=self.settings.call_timeout_s, what="create"))
+            cid = await call(self.runtime.create(spec), timeout=self.settings.call_timeout_s, what="create")
         except ImagePullError as exc:
             message = f'Failed to pull image "{container.image}": {exc.message}'
             self.events.emit(pod, reason="Failed", type_="Warning", message=message)

@@ -11,6 +11,9 @@ attempts to remove; ``podsync_reconcile`` carries them out (pulls, back-off, eve
   says so, and re-created as attempt N+1 after it stopped when restartPolicy wants
   (Always; OnFailure on a non-zero or unknown exit code).
 - A pod in a final phase (Succeeded/Failed) starts nothing and stops what still runs.
+- A container that ran and whose attempts are all gone (removed by hand) counts as
+  stopped with its last reported state: re-created by the restart policy, with the
+  restart count carried on.
 - Per container the newest two attempts are kept (``lastState`` and
   ``logs --previous`` read the older one); older ones are removed.
 """
@@ -21,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from orchestrator.agent.status import TERMINAL, is_stopped
-from orchestrator.model.containers import Container
+from orchestrator.agent.status import TERMINAL, is_stopped, lost_status
+from orchestrator.model.containers import Container, ContainerStatus
 from orchestrator.model.pods import Pod
 from orchestrator.runtime.base import ContainerInfo
 
@@ -64,9 +67,16 @@ def wants_restart(policy: str, info: ContainerInfo) -> bool:
 
 
 def _next(container: Container, atts: list[ContainerInfo], *, init: bool, policy: str,
-          unhealthy: Callable[[str, str], str | None]) -> Step | None:
+          unhealthy: Callable[[str, str], str | None], lost: ContainerStatus | None) -> Step | None:
     """The step for one container, or None when it needs nothing (running or done)."""
     cur = atts[-1] if atts else None
+    effective = "OnFailure" if init and policy == "Always" else policy
+    if cur is None and lost is not None:  # it ran, and its container is gone (removed by hand)
+        ended = lost.state.terminated
+        code = ended.exit_code if ended is not None else None
+        if effective == "Never" or (effective == "OnFailure" and code == 0):
+            return None
+        return Step(kind="restart", container=container, init=init, attempt=lost.restart_count + 1)
     if cur is None:
         return Step(kind="create", container=container, init=init, attempt=0)
     if cur.state == "running":
@@ -78,7 +88,6 @@ def _next(container: Container, atts: list[ContainerInfo], *, init: bool, policy
         return Step(kind="start", container=container, init=init, id=cur.id)
     if not is_stopped(cur):
         return None  # "unknown": look again later
-    effective = "OnFailure" if init and policy == "Always" else policy
     if init and cur.exit_code == 0:
         return None
     if wants_restart(effective, cur):
@@ -110,14 +119,19 @@ def plan_pod(pod: Pod, infos: list[ContainerInfo], *,
     policy = spec.restart_policy or "Always"
     for c in spec.init_containers:
         atts = attempts.get(c.name, [])
+        lost = None if atts else lost_status(pod, c.name, init=True)
         if atts and is_stopped(atts[-1]) and atts[-1].exit_code == 0:
             continue  # done
-        step = _next(c, atts, init=True, policy=policy, unhealthy=unhealthy)
+        if lost is not None and lost.state.terminated is not None and lost.state.terminated.exit_code == 0:
+            continue  # done, and its container removed since
+        step = _next(c, atts, init=True, policy=policy, unhealthy=unhealthy, lost=lost)
         if step is not None:
             plan.steps.append(step)
         return plan  # not done yet (or failed for good): nothing after it may start
     for c in spec.containers:
-        step = _next(c, attempts.get(c.name, []), init=False, policy=policy, unhealthy=unhealthy)
+        atts = attempts.get(c.name, [])
+        lost = None if atts else lost_status(pod, c.name, init=False)
+        step = _next(c, atts, init=False, policy=policy, unhealthy=unhealthy, lost=lost)
         if step is not None:
             plan.steps.append(step)
     return plan

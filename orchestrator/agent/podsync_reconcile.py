@@ -16,6 +16,7 @@ promise).  Three cases:
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,13 +28,14 @@ from orchestrator.agent.podsync_create import Creator, PodMemory, Waiting, call
 from orchestrator.agent.podsync_events import EventSink
 from orchestrator.agent.podsync_plan import Step, by_container, plan_pod, stale
 from orchestrator.agent.probes_workers import Prober
-from orchestrator.agent.status import ContainerView, pod_status
+from orchestrator.agent.containers import LABEL_NODE
+from orchestrator.agent.status import TERMINAL, ContainerView, lost_status, pod_status
 from orchestrator.agent.status_writer import StatusWriter
 from orchestrator.model.api import ObjectAPI
 from orchestrator.model.containers import Container
 from orchestrator.model.errors import NotFound
 from orchestrator.model.pods import Pod
-from orchestrator.runtime import ContainerNotFound, ContainerRuntime
+from orchestrator.runtime import ContainerNotFound, ContainerRuntime, RuntimeError_, RuntimeUnavailable
 from orchestrator.runtime.base import ContainerInfo
 
 if TYPE_CHECKING:
@@ -48,26 +50,41 @@ class Outcome:
     requeue_after: float | None = None
 
 
+def deadline_left(pod: Pod) -> float | None:
+    """Seconds until the pod's activeDeadlineSeconds runs out (None: no deadline, or not started)."""
+    limit = pod.spec.active_deadline_seconds
+    started = wall_time(pod.status.start_time)
+    if limit is None or started is None:
+        return None
+    return started + limit - time.time()
+
+
+def _deadline_exceeded(pod: Pod) -> Pod:
+    status = msgspec.structs.replace(pod.status, phase="Failed", reason="DeadlineExceeded",
+                                     message="Pod was active on the node longer than the specified deadline")
+    return msgspec.structs.replace(pod, status=status)
+
+
 def _soonest(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else min(a, b)
 
 
 class Reconciler:
     def __init__(self, *, api: ObjectAPI, runtime: ContainerRuntime, prober: Prober, events: EventSink,
-                 writer: StatusWriter, settings: PodSyncSettings, host_ip: str) -> None:
+                 writer: StatusWriter, settings: PodSyncSettings, host_ip: str, node_name: str) -> None:
         self.api, self.runtime, self.prober, self.events = api, runtime, prober, events
-        self.writer, self.settings, self.host_ip = writer, settings, host_ip
+        self.writer, self.settings, self.host_ip, self.node_name = writer, settings, host_ip, node_name
         self.restarts = BackOff(settings.restart_backoff)
         self.creator = Creator(api=api, runtime=runtime, events=events, settings=settings,
-                               backoff=BackOff(settings.create_backoff))
+                               backoff=BackOff(settings.create_backoff), node_name=node_name)
 
     async def _list(self, uid: str) -> list[ContainerInfo]:
-        found = await call(self.runtime.list(pod_uid=uid), timeout=self.settings.call_timeout_s, what="list")
-        return list(found)  # type: ignore[call-overload]
+        return await call(self.runtime.list(pod_uid=uid), timeout=self.settings.call_timeout_s, what="list")
 
     async def sync(self, uid: str, mem: PodMemory | None) -> Outcome:
         infos = await self._list(uid)
         if mem is None:
+            infos = [i for i in infos if i.labels.get(LABEL_NODE) == self.node_name]  # another node's: not ours
             if infos:
                 log.info("removing containers of a pod not bound here", pod_uid=uid, containers=len(infos))
                 await self._stop_all(None, infos, grace=self.settings.orphan_grace_s)
@@ -123,6 +140,9 @@ class Reconciler:
     async def _sync(self, mem: PodMemory, infos: list[ContainerInfo]) -> Outcome:
         uid = mem.pod.metadata.uid
         pod = self._as_last_sent(mem)
+        left = deadline_left(pod)
+        if left is not None and left <= 0 and pod.status.phase not in TERMINAL:
+            pod = _deadline_exceeded(pod)
         plan = plan_pod(pod, infos, unhealthy=lambda name, cid: self.prober.unhealthy(uid, name, cid))
         changed = bool(plan.remove)
         await asyncio.gather(*(self._remove(cid) for cid in plan.remove))
@@ -140,6 +160,8 @@ class Reconciler:
                 await asyncio.gather(*(self._remove(cid) for cid in extra))
                 infos = [i for i in infos if i.id not in extra]
         self._submit_status(pod, mem, infos, waiting)
+        if left is not None and left > 0:
+            requeue = _soonest(requeue, left)
         return Outcome(requeue_after=requeue)
 
     def _as_last_sent(self, mem: PodMemory) -> Pod:
@@ -153,8 +175,14 @@ class Reconciler:
         uid, c = pod.metadata.uid, step.container
         if step.kind == "run":
             return None, None, False  # probes are kept in step by _submit_status
-        if step.kind == "start":
-            await call(self.runtime.start(step.id), timeout=self.settings.call_timeout_s, what="start")
+        if step.kind == "start":  # made by an agent that stopped before starting it
+            try:
+                await call(self.runtime.start(step.id), timeout=self.settings.call_timeout_s, what="start")
+            except RuntimeUnavailable:
+                raise
+            except RuntimeError_ as exc:  # the engine marks the attempt failed; the restart policy decides
+                self.events.emit(pod, reason="Failed", type_="Warning", message=f"Error: {exc.message}")
+                return None, 0.0, True
             self.events.emit(pod, reason="Started", message=f"Started container {c.name}")
             return None, None, True
         if step.kind == "kill":
@@ -208,9 +236,11 @@ class Reconciler:
             atts = attempts.get(c.name, [])
             cur = atts[-1] if atts else None
             cid = cur.id if cur is not None else ""
+            init = c in pod.spec.init_containers
             return ContainerView(name=c.name, image=c.image, attempts=atts, waiting=waiting.get(c.name),
                                  ready=self.prober.ready(uid, c.name, cid),
-                                 started=self.prober.started(uid, c.name, cid))  # fmt: skip
+                                 started=self.prober.started(uid, c.name, cid),
+                                 lost=None if atts else lost_status(pod, c.name, init=init))  # fmt: skip
 
         status = pod_status(pod, init=[view(c) for c in pod.spec.init_containers],
                             main=[view(c) for c in pod.spec.containers], runtime=self.runtime.name,

@@ -44,6 +44,28 @@ class ContainerView:
     waiting: tuple[str, str] | None = None  # (reason, message) pod sync wants shown
     ready: bool = False  # readiness result (True when there is no readiness probe)
     started: bool = False  # startup result (True when there is no startup probe)
+    lost: ContainerStatus | None = None  # reported before, and no attempt is left (see lost_status)
+
+
+def lost_status(pod: Pod, name: str, *, init: bool) -> ContainerStatus | None:
+    """What the pod's status said about a container that had been created (it has a
+    containerID), for when none of its attempts can be found any more."""
+    statuses = pod.status.init_container_statuses if init else pod.status.container_statuses
+    found = next((s for s in statuses if s.name == name), None)
+    return found if found is not None and found.container_id else None
+
+
+def _lost(view: ContainerView, lost: ContainerStatus) -> ContainerStatus:
+    out = clone(lost)
+    out.ready, out.started = False, False
+    if view.waiting is not None:
+        out.last_state = out.state if out.state.terminated is not None else out.last_state
+        out.state = ContainerState(waiting=ContainerStateWaiting(reason=view.waiting[0], message=view.waiting[1]))
+    elif out.state.terminated is None:
+        out.state = ContainerState(terminated=ContainerStateTerminated(
+            exit_code=UNKNOWN_EXIT, reason="ContainerStatusUnknown", container_id=lost.container_id,
+            message="The container could not be located when the pod was synced"))
+    return out
 
 
 def now_rfc3339() -> str:
@@ -82,6 +104,8 @@ def container_id(info: ContainerInfo, *, runtime: str) -> str:
 def container_status(view: ContainerView, *, runtime: str) -> ContainerStatus:
     atts = view.attempts
     cur = atts[-1] if atts else None
+    if cur is None and view.lost is not None:
+        return _lost(view, view.lost)
     status = ContainerStatus(name=view.name, image=view.image, started=False)
     if cur is not None:
         status.restart_count = cur.restart_count

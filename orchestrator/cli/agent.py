@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from orchestrator.agent.options import AgentOptions
 
 RUNTIMES = ("auto", "docker", "process", "sim")
+TIMING = (  # flag, env twin, NodeSettings field, type, help
+    ("--lease-renew", "ORCH_LEASE_RENEW", "lease_renew_s", float, "how often the node's Lease is renewed"),
+    ("--gossip-interval", "ORCH_GOSSIP_INTERVAL", "gossip_interval_s", float, "seconds between gossip rounds"),
+    ("--gossip-fanout", "ORCH_GOSSIP_FANOUT", "gossip_fanout", int, "peers contacted each gossip round"),
+    ("--suspect-after", "ORCH_SUSPECT_AFTER", "suspect_after_s", float, "silence before a member is suspect"),
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -47,25 +53,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="(env ORCH_LOG_FORMAT)")
     timing = p.add_argument_group("timing (seconds; the server's settings should match)")
     defaults = NodeSettings()
-    for flag, var, attr, help_ in (
-            ("--lease-renew", "ORCH_LEASE_RENEW", "lease_renew_s", "how often the node's Lease is renewed"),
-            ("--node-grace", "ORCH_NODE_GRACE", "grace_s", "Lease duration written when (re)creating it"),
-            ("--gossip-interval", "ORCH_GOSSIP_INTERVAL", "gossip_interval_s", "seconds between gossip rounds"),
-            ("--suspect-after", "ORCH_SUSPECT_AFTER", "suspect_after_s", "silence before a member is suspect")):
-        timing.add_argument(flag, type=float, default=_env_float(var, getattr(defaults, attr)), dest=attr,
+    for flag, var, attr, kind, help_ in TIMING:
+        timing.add_argument(flag, type=kind, default=None, dest=attr,
                             help=f"{help_} (env {var}, default {getattr(defaults, attr):g})")
-    timing.add_argument("--gossip-fanout", type=int, default=int(_env_float("ORCH_GOSSIP_FANOUT",
-                                                                          defaults.gossip_fanout)),
-                        dest="gossip_fanout", help="peers per gossip round (env ORCH_GOSSIP_FANOUT)")
     p.set_defaults(handler=run, default_log_level="info")
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = env(name)
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        raise CliError(f"{name}={raw!r} is not a number") from None
+def node_settings(args: argparse.Namespace) -> NodeSettings:
+    """Flags, else their env twins, else the defaults; every value must be positive."""
+    nodes = NodeSettings()
+    for flag, var, attr, kind, _help in TIMING:
+        value = getattr(args, attr)
+        if value is None and (raw := env(var)):
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise CliError(f"{var}={raw!r} is not a number") from None
+        if value is not None:
+            if value <= 0:
+                raise CliError(f"{flag} (env {var}) must be positive, not {value}")
+            setattr(nodes, attr, value)
+    return nodes
 
 
 def parse_labels(items: list[str]) -> dict[str, str]:
@@ -85,13 +93,7 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
         raise CliError("--join URL is required (env ORCH_JOIN): the server's URL or any joined agent's")
     join = args.join if "://" in args.join else f"http://{args.join}"
     raw_labels = args.label if args.label is not None else [x for x in env("ORCH_LABELS").split(",") if x.strip()]
-    for value, flag in ((args.lease_renew_s, "--lease-renew"), (args.grace_s, "--node-grace"),
-                        (args.gossip_interval_s, "--gossip-interval"), (args.suspect_after_s, "--suspect-after")):
-        if value <= 0:
-            raise CliError(f"{flag} must be a positive number of seconds")
-    nodes = NodeSettings(grace_s=args.grace_s, lease_renew_s=args.lease_renew_s,
-                         gossip_interval_s=args.gossip_interval_s, gossip_fanout=max(1, args.gossip_fanout),
-                         suspect_after_s=args.suspect_after_s)
+    nodes = node_settings(args)
     return AgentOptions(join_url=join.rstrip("/"), join_token=args.token.strip(), name=args.name,
                         listen=args.listen, advertise=args.advertise, data_dir=Path(args.data_dir).expanduser(),
                         runtime=args.runtime, gpus=args.gpus, labels=parse_labels(raw_labels), nodes=nodes)

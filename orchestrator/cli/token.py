@@ -49,7 +49,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("token", help="create, list and revoke join tokens",
                        description="Join tokens let agents join (`orch agent --token T`). The server keeps only "
                                    "their digests: a token is shown once, when it is created.")
-    verbs = p.add_subparsers(dest="token_verb", metavar="VERB", required=True)
+    verbs = p.add_subparsers(dest="token_verb", metavar="VERB")
+
+    def usage(_args: argparse.Namespace) -> int:
+        p.print_help(sys.stderr)
+        return 2
+
+    p.set_defaults(handler=usage)
     create = verbs.add_parser("create", help="make a join token and print it (once)")
     create.add_argument("--ttl", default="24h", help="lifetime: 30m, 1h, 7d, or 0 for never (default 24h)")
     create.add_argument("--description", default="", help="a note shown by `orch token list`")

@@ -77,7 +77,7 @@ class GarbageCollector:
         return [dep for inf in self.informers.values() for dep in inf.by_index("owner", uid)]
 
     def _keys(self, obj: Any) -> list[str]:
-        keys = [key_of(obj)]
+        keys = [key_of(obj)] if _interesting(obj) else []  # an object with no owners has nothing to decide
         keys += [k for ref in obj.metadata.owner_references if (k := self._owner_key(obj, ref))]
         keys += [key_of(dep) for dep in self._dependents(obj.metadata.uid)]
         return keys

@@ -139,3 +139,12 @@ async def events_for(api: Api, name: str) -> list[dict[str, Any]]:
     status, body = await api.call("GET", "/api/v1/namespaces/default/events")
     assert status == 200, body
     return [e for e in body["items"] if e["involvedObject"]["name"] == name]
+
+
+async def event_where(api: Api, name: str, predicate: Callable[[dict[str, Any]], bool], *,
+                      timeout: float = 5.0, what: str = "") -> dict[str, Any]:
+    """The first Event about pod ``name`` that ``predicate`` accepts (events are written off the hot path)."""
+    async def check() -> dict[str, Any] | None:
+        return next((e for e in await events_for(api, name) if predicate(e)), None)
+
+    return await eventually(check, timeout=timeout, what=what or f"an event about {name}")

@@ -57,7 +57,7 @@ def test_spec_carries_command_args_env_ports_limits_and_labels() -> None:
     assert spec.cpu_millis == 500 and spec.memory_bytes == 256 * 2**20
     assert spec.pod_uid == "1234-abcd" and spec.pod_name == "web-0" and spec.namespace == "shop"
     assert spec.container_name == "main" and spec.restart_count == 3
-    assert spec.labels == {"app": "web"} and spec.gpu_device_ids == []
+    assert spec.labels == {"app": "web", "orch.io/node": "node-a"} and spec.gpu_device_ids == []
     assert spec.image_pull_policy == "IfNotPresent"  # a tagged image
 
 

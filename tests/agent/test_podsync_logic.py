@@ -228,3 +228,31 @@ def test_wall_time_reads_docker_nanoseconds() -> None:
     assert wall_time("2026-01-01T00:00:05.123456789Z") == pytest.approx(wall_time("2026-01-01T00:00:05Z") + 0.123456)
     assert wall_time(None) is None and wall_time("garbage") is None
     assert wall_time("2026-01-01T00:00:00+00:00") == wall_time("2026-01-01T00:00:00Z")
+
+
+def _reported(**state: Any) -> list[dict[str, Any]]:
+    return [{"name": "main", "containerID": "docker://gone", "restartCount": 2, "state": state}]
+
+
+@pytest.mark.parametrize(("policy", "state", "step"), [
+    ("Always", {"running": {}}, ("restart", 3)),
+    ("OnFailure", {"running": {}}, ("restart", 3)),
+    ("OnFailure", {"terminated": {"exitCode": 0}}, None),
+    ("Never", {"running": {}}, None),
+])
+def test_plan_when_every_attempt_was_removed_by_hand(policy: str, state: dict[str, Any],
+                                                     step: tuple[str, int] | None) -> None:
+    pod = make_pod(restart=policy, phase="Running", containerStatuses=_reported(**state))
+    plan = plan_pod(pod, [])
+    assert [(s.kind, s.attempt) for s in plan.steps] == ([step] if step else [])
+
+
+def test_status_of_a_container_removed_by_hand() -> None:
+    pod = make_pod(restart="Never", phase="Running", containerStatuses=_reported(running={"startedAt": T0}))
+    from orchestrator.agent.status import lost_status
+
+    lost = lost_status(pod, "main", init=False)
+    st = _statuses(pod, [ContainerView(name="main", image="img", lost=lost)])
+    cs = st.container_statuses[0]
+    assert cs.state.terminated is not None and cs.state.terminated.reason == "ContainerStatusUnknown"
+    assert cs.state.terminated.exit_code == 137 and cs.restart_count == 2 and st.phase == "Failed"

@@ -105,3 +105,24 @@ async def test_restarted_agent_adopts_running_processes(api: Api, runtime: Proce
             assert sync.writer.writes == 0
     finally:
         await again.close()
+
+
+async def test_env_from_a_config_map_and_waiting_until_it_exists(api: Api, runtime: ProcessRuntime,
+                                                                 tmp_path: Path) -> None:
+    token = await join(api, NODE)
+    async with podsync(api, runtime=runtime, node=NODE, token=token, data_dir=tmp_path):
+        await create_pod(api, pod_manifest(
+            "env", node=NODE, restart="Never", command=["sh", "-c", "echo $GREETING from $POD on $NODE"],
+            env=[{"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "greeting"}}},
+                 {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                 {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]))
+        pod = await pod_where(api, "env", lambda p: (state_of(p).get("state", {}).get("waiting") or {})
+                              .get("reason") == "CreateContainerConfigError", what="CreateContainerConfigError")
+        assert 'configmap "cfg" not found' in state_of(pod)["state"]["waiting"]["message"]
+        status, body = await api.call("POST", "/api/v1/namespaces/default/configmaps", json={
+            "metadata": {"name": "cfg"}, "data": {"greeting": "hello"}})
+        assert status == 201, body
+        pod = await pod_where(api, "env", lambda p: phase(p) == "Succeeded", timeout=10, what="Succeeded")
+        (info,) = await runtime.list(pod_uid=pod["metadata"]["uid"])
+        output = b"".join([chunk async for chunk in runtime.logs(info.id)])
+        assert output == f"hello from env on {NODE}\n".encode()

@@ -110,3 +110,64 @@ async def test_adoption_after_restart_and_strays_removed(api: Api, tmp_path: Pat
 
 async def _no_containers(runtime: SimRuntime, uid: str) -> bool:
     return await runtime.list(pod_uid=uid) == []
+
+
+async def test_active_deadline_fails_the_pod_and_stops_it(api: Api, tmp_path: Path) -> None:
+    token = await join(api, NODE)
+    runtime = SimRuntime()
+    async with podsync(api, runtime=runtime, node=NODE, token=token, data_dir=tmp_path):
+        manifest = pod_manifest("late", node=NODE, command=["sleep", "3600"])
+        manifest["spec"]["activeDeadlineSeconds"] = 1
+        created = await create_pod(api, manifest)
+        pod = await pod_where(api, "late", lambda p: phase(p) == "Failed", timeout=5, what="Failed")
+        assert pod["status"]["reason"] == "DeadlineExceeded"
+        (info,) = await runtime.list(pod_uid=created["metadata"]["uid"])
+        assert info.state == "exited"  # stopped, kept for its logs
+    await runtime.close()
+
+
+async def test_containers_of_another_node_on_a_shared_engine_are_left_alone(api: Api, tmp_path: Path) -> None:
+    from orchestrator.runtime.base import ContainerSpec
+
+    token = await join(api, NODE)
+    runtime = SimRuntime()
+    theirs = await runtime.create(ContainerSpec(pod_uid="other-uid", pod_name="x", namespace="default",
+                                                container_name="main", image="i", labels={"orch.io/node": "other"}))
+    stray = await runtime.create(ContainerSpec(pod_uid="gone-uid", pod_name="y", namespace="default",
+                                               container_name="main", image="i", labels={"orch.io/node": NODE}))
+    async with podsync(api, runtime=runtime, node=NODE, token=token, data_dir=tmp_path):
+        await eventually(lambda: _no_containers(runtime, "gone-uid"), what="our stray removed")
+        assert [i.id for i in await runtime.list()] == [theirs] and stray != theirs
+    await runtime.close()
+
+
+async def test_init_containers_run_first_then_the_app(api: Api, tmp_path: Path) -> None:
+    token = await join(api, NODE)
+    runtime = SimRuntime()
+    async with podsync(api, runtime=runtime, node=NODE, token=token, data_dir=tmp_path):
+        manifest = pod_manifest("staged", node=NODE, command=["work"], restart="Never",
+                                labels={"orch.io/sim-run-seconds": "0.2"})
+        manifest["spec"]["initContainers"] = [{"name": "setup", "image": "busybox", "command": ["prepare"]}]
+        await create_pod(api, manifest)
+        early = await pod_where(api, "staged", lambda p: bool(p["status"].get("initContainerStatuses")),
+                                what="the init container's status")
+        assert phase(early) == "Pending" and condition(early, "Initialized") == "False"
+        pod = await pod_where(api, "staged", lambda p: phase(p) == "Succeeded", what="Succeeded")
+        init = pod["status"]["initContainerStatuses"][0]
+        assert init["state"]["terminated"]["reason"] == "Completed" and condition(pod, "Initialized") == "True"
+        assert state_of(pod)["state"]["terminated"]["reason"] == "Completed"
+    await runtime.close()
+
+
+async def test_a_container_removed_by_hand_is_made_again_counting_on(api: Api, tmp_path: Path) -> None:
+    token = await join(api, NODE)
+    runtime = SimRuntime()
+    async with podsync(api, runtime=runtime, node=NODE, token=token, data_dir=tmp_path):
+        created = await create_pod(api, pod_manifest("again", node=NODE, command=["sleep", "3600"]))
+        await pod_where(api, "again", lambda p: phase(p) == "Running", what="Running")
+        (info,) = await runtime.list(pod_uid=created["metadata"]["uid"])
+        await runtime.remove(info.id)
+        pod = await pod_where(api, "again", lambda p: state_of(p).get("restartCount", 0) == 1
+                              and "running" in state_of(p)["state"], what="made again")
+        assert state_of(pod)["containerID"] != f"sim://{info.id}"
+    await runtime.close()

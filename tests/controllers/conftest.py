@@ -69,6 +69,20 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         await state.store.close()
 
 
+@pytest.fixture
+async def local_api(tmp_path: Path) -> AsyncIterator[Any]:
+    """Just the store and the in-process LocalAPI (no HTTP, no controllers)."""
+    state = await build_state(Settings(data_dir=tmp_path))
+    writer = asyncio.create_task(state.store.run(), name="store-writer")
+    await bootstrap.ensure_namespaces(state.objects)
+    try:
+        yield state.api
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        await state.store.close()
+
+
 async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 15.0, what: str = "") -> Any:
     """Poll `check` until it returns something truthy (returned) or fail after `timeout`."""
     deadline = time.monotonic() + timeout

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import pytest
+
 from orchestrator.cli import rollout
+from orchestrator.cli.common import CliError
 from orchestrator.controllers.pods import is_ready
 from orchestrator.model.errors import NotFound
 from tests.controllers.conftest import Cluster, PodWatch, eventually
@@ -160,8 +163,6 @@ async def test_rollout_status_follows_until_done(cluster: Cluster, capsys: Any) 
 
 
 async def test_rollout_status_fails_once_the_progress_deadline_passes(cluster: Cluster) -> None:
-    import pytest
-    from orchestrator.cli.common import CliError
     # no nodes: the pods never run
     await cluster.api.create(deployment("stuck", replicas=2, progressDeadlineSeconds=1))
     with pytest.raises(CliError, match='deployment "stuck" exceeded its progress deadline'):

@@ -54,6 +54,8 @@ def call(url: str, path: str, *, token: str = "", method: str = "GET", body: Any
             return exc.code, json.loads(raw)
         except ValueError:
             return exc.code, raw.decode(errors="replace")
+    except (urllib.error.URLError, OSError) as exc:  # not listening (yet, or any more)
+        return 0, str(exc)
 
 
 def wait_until(check: Callable[[], Any], *, timeout: float, what: str, every: float = 0.2) -> Any:
@@ -99,7 +101,8 @@ class Agent:
             self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                             env=bare_env(), start_new_session=True)
 
-    def run_to_exit(self, *, token: str, join: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    def run_to_exit(self, *, token: str, join: str | None = None,
+                    timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """An attempt expected to end by itself (a refused join)."""
         return subprocess.run(self.command(token=token, join=join), env=bare_env(), capture_output=True,
                               text=True, timeout=timeout, stdin=subprocess.DEVNULL)
@@ -365,7 +368,8 @@ def test_join_tokens_create_list_revoke_expire(orch_server, agents) -> None:
 
     t1 = agents("t1", server=server, token=token)
     wait_until(lambda: ready_status(server, "t1") == "True", timeout=20, what="t1 joined with the new token")
-    assert any(r.startswith("node-t1 ") and "node-credential" in r for r in server.cli("token", "list").stdout.splitlines())
+    rows = server.cli("token", "list").stdout.splitlines()
+    assert any(r.startswith("node-t1 ") and "node-credential" in r for r in rows)
 
     assert f'token "{name}" revoked' in server.cli("token", "revoke", name).stdout
     assert name not in server.cli("token", "list").stdout
@@ -409,8 +413,8 @@ def test_embedded_agent_joins_its_own_server_and_stops_with_it(tmp_path: Path) -
         assert labels["node-role.kubernetes.io/control-plane"] == "true"
         assert n["status"]["nodeInfo"]["containerRuntimeVersion"] in ("docker", "process")
         assert "orch.io/runtime-reason" in n["metadata"].get("annotations", {})
-        wait_until(lambda: any(c["type"] == "Ready" and c["status"] == "True" for c in nodes()[0]["status"]["conditions"]),
-                   timeout=20, what="Ready")
+        wait_until(lambda: any(c["type"] == "Ready" and c["status"] == "True"
+                               for c in nodes()[0]["status"]["conditions"]), timeout=20, what="Ready")
         assert json.loads((data / "agent" / "node.json").read_text())["name"] == n["metadata"]["name"]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
