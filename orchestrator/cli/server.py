@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from orchestrator.cli.common import CliError, env, env_flag
-from orchestrator.settings import ApiSettings, Settings, StoreSettings
+from orchestrator.settings import ApiSettings, NodeSettings, Settings, StoreSettings
 
 SYNC_MODES = ("full", "normal", "off")
 
@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--kube-port", type=int, default=_env_number("ORCH_KUBE_PORT", int),
                    help="HTTPS port for Kubernetes tools (kubectl --kubeconfig DATA_DIR/kubeconfig); "
                         "default: --listen port + 1; 0 turns it off (env ORCH_KUBE_PORT)")
+    p.add_argument("--node-grace-period", type=float, default=_env_number("ORCH_NODE_GRACE_PERIOD", float),
+                   help="seconds without a lease renewal before a node is NotReady/Unknown and its pods become "
+                        "eligible for eviction (env ORCH_NODE_GRACE_PERIOD, default 40)")
     p.add_argument("--advertise-url", default=env("ORCH_ADVERTISE_URL", ""),
                    help="URL clients and agents are told (env ORCH_ADVERTISE_URL; default from --listen)")
     p.add_argument("--log-format", choices=("console", "json"), default=env("ORCH_LOG_FORMAT", "console"),
@@ -72,7 +75,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         store.event_log_retain = args.event_log_retain
     if args.compact_interval is not None:
         store.compact_interval_s = args.compact_interval
+    nodes = NodeSettings()
+    if args.node_grace_period is not None:
+        nodes.grace_s = args.node_grace_period
     return Settings(
+        nodes=nodes,
         data_dir=data_dir,
         log_format=args.log_format,
         log_level=args.log_level or "info",

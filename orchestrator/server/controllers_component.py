@@ -16,4 +16,6 @@ async def run(state: ServerState) -> None:
     settings = getattr(state.settings, "controllers", None)
     if not isinstance(settings, ControllerSettings):
         settings = from_env()
+    # One grace period for the whole server: joining's live-name check uses the same one.
+    settings.node_grace_period_s = state.settings.nodes.grace_s
     await run_controllers(state.api, metrics=state.metrics, settings=settings)
