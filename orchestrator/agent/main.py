@@ -65,6 +65,7 @@ async def run_agent(options: AgentOptions, *, stop: asyncio.Event) -> None:
         identity = None
     fp = await fingerprint_node(node_name=name, gpus=options.gpus)
     runtime, reason = await choose_runtime(options.runtime, data_dir=options.data_dir)
+    sock = None
     try:
         sock = listener.bind_listener(options.listen)
         address = listener.advertise_address(advertise=options.advertise, sock=sock, join_url=options.join_url)
@@ -74,7 +75,6 @@ async def run_agent(options: AgentOptions, *, stop: asyncio.Event) -> None:
                                                       join_token=options.join_token, identity=identity, body=body,
                                                       timeout_s=options.request_timeout_s), stop)
             if answer is None:
-                sock.close()
                 return
             agent = Agent(options=options, session=session, runtime=runtime, body=body,
                           identity=_identity(answer, old=identity, join_url=options.join_url))
@@ -84,6 +84,8 @@ async def run_agent(options: AgentOptions, *, stop: asyncio.Event) -> None:
             await agent.run(sock=sock, stop=stop, message=f"orch agent is posting ready status ({runtime.name} "
                                                           "runtime)")
     finally:
+        if sock is not None:
+            sock.close()
         await asyncio.shield(runtime.close())
         log.info("agent stopped; containers left running", node=name)
 

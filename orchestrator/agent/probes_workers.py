@@ -76,6 +76,9 @@ class Prober:
         connector = aiohttp.TCPConnector(force_close=True, limit=64)  # probes never reuse connections
         async with aiohttp.ClientSession(connector=connector) as session, asyncio.TaskGroup() as group:
             self._session, self._group = session, group
+            for target in self._targets.values():  # synced before this ran
+                if not target.tasks:
+                    self._spawn(target)
             try:
                 await asyncio.Future()  # until cancelled
             finally:
@@ -105,11 +108,17 @@ class Prober:
         target.results["readiness"] = _Result(probes["readiness"] is None or (same and bool(seed and seed.ready)))
         target.results["liveness"] = _Result(True)
         self._targets[key] = target
-        if self._group is None:
-            return  # not running (unit tests of pod sync without probes)
-        for kind, probe in probes.items():
+        if self._group is not None:  # else run() starts them
+            self._spawn(target)
+
+    def _spawn(self, target: _Target) -> None:
+        assert self._group is not None
+        c = target.container
+        probes: list[tuple[Kind, Probe | None]] = [("startup", c.startup_probe), ("readiness", c.readiness_probe),
+                                                   ("liveness", c.liveness_probe)]
+        for kind, probe in probes:
             if probe is not None:
-                name = f"probe-{kind}-{pod.metadata.name}-{container.name}"
+                name = f"probe-{kind}-{target.pod.metadata.name}-{c.name}"
                 target.tasks.append(self._group.create_task(self._work(target, kind, probe), name=name))
 
     def stop(self, uid: str, name: str) -> None:

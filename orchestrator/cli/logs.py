@@ -16,7 +16,7 @@ from orchestrator.client import Client
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("logs", help="print the logs of a container in a pod",
                        description="Print the output of a pod's container (the first one unless -c names one).")
-    p.add_argument("pod", metavar="POD", help="the pod (NAME, pod/NAME)")
+    p.add_argument("pod", nargs="?", default="", metavar="POD", help="the pod (NAME, pod/NAME)")
     p.add_argument("container_arg", nargs="?", default="", metavar="CONTAINER",
                    help="the container (same as -c)")
     p.add_argument("-c", "--container", default="", help="the container (default: the pod's first)")
@@ -40,6 +40,8 @@ def pod_name(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.pod:
+        raise CliError("orch logs needs a pod: orch logs POD [-c CONTAINER]")
     name = pod_name(args.pod)
     container = args.container or args.container_arg
     if args.container and args.container_arg and args.container != args.container_arg:

@@ -88,15 +88,19 @@ class ServerMembership:
                 log.exception("membership loop failed; restarting it", delay_s=RESTART_DELAY_S)
                 await asyncio.sleep(RESTART_DELAY_S)
 
+    def _stale_after_s(self) -> float:
+        """A Lease this old missed its node's own renewals (well before the grace period ends)."""
+        nodes = self.state.settings.nodes
+        return min(1.5 * nodes.lease_renew_s, nodes.grace_s / 2)
+
     async def renew_leases(self) -> NoReturn:
-        renew_s = self.state.settings.nodes.lease_renew_s
         while True:
-            await asyncio.sleep(renew_s / 2 * random.uniform(0.8, 1.0))
+            await asyncio.sleep(self._stale_after_s() / 3 * random.uniform(0.8, 1.0))
             await self.renew_leases_once(now=time.monotonic())
 
     async def renew_leases_once(self, *, now: float) -> list[str]:
         """Renew the Leases of members alive by gossip whose own renewals stopped arriving."""
-        state, renew_s = self.state, self.state.settings.nodes.lease_renew_s
+        state, stale_after_s = self.state, self._stale_after_s()
         renewed: list[str] = []
         for m in self.table.members():
             if m.role != "agent" or not self.table.fresh(m.name, now=now):
@@ -105,7 +109,7 @@ class ServerMembership:
             if entry is None:
                 continue
             age = joining.lease_age_s(entry.obj)
-            if age is not None and age < 1.5 * renew_s:
+            if age is not None and age < stale_after_s:
                 continue
             try:
                 await state.api.patch(joining.LEASES, m.name, {"spec": {"renewTime": joining.now_micro()}},

@@ -16,7 +16,7 @@ from orchestrator.model import codec
 from orchestrator.model.patching import merge_patch
 from orchestrator.model.errors import BadRequest, MethodNotAllowed, NotFound, ServiceUnavailable
 from orchestrator.model.registry import Kind
-from orchestrator.server import paths, responses, watching
+from orchestrator.server import logs_proxy, paths, responses, watching
 from orchestrator.server.auth import authorize
 from orchestrator.server.state import KIND, PRINCIPAL, STATE, VERB, ServerState
 
@@ -86,7 +86,7 @@ async def _dispatch(request: web.Request, state: ServerState, rp: paths.Resource
     if sub == "scale":
         return await _scale(request, state, rp, verb)
     if sub == "log":
-        raise ServiceUnavailable(f'no agent serves the logs of pod "{name}" (its node is not reachable)')
+        return await logs_proxy.proxy_logs(request, state, namespace=ns, name=name)
     if verb == "get":
         return responses.raw(objects.get(kind, ns, name).raw)
     if verb == "create":

@@ -4,10 +4,9 @@ dirs): joining through the server and through each other, gossip membership, a `
 node and adopts its running containers, join tokens (create, list, revoke, expire), the
 embedded agent of `orch server`.
 
-Agents run with short timings (--lease-renew 1 --gossip-interval 0.3 --suspect-after 2);
-the server keeps its defaults until `orch server` reads ORCH_NODE_GRACE and friends, so
-the "Node Unknown within the grace period" check allows the server's grace as the Lease
-records it (leaseDurationSeconds), and is marked slow.
+Agents run with short timings (--lease-renew 1 --gossip-interval 0.3 --suspect-after 2),
+the server with --node-grace-period 8; its gossip timings are its defaults (1 s rounds,
+suspect after 5 s) until `orch server` has flags for them.
 """
 
 from __future__ import annotations
@@ -29,6 +28,8 @@ from orchestrator.membership.wire import sign
 from tests.conftest import OrchServer, free_port, orch_command
 
 AGENT_TIMING = ("--lease-renew", "1", "--gossip-interval", "0.3", "--suspect-after", "2")
+GRACE_S = 8          # orch server --node-grace-period
+SUSPECT_S = 5.0      # the server's suspect_after_s (its default: `orch server` has no flag for it yet)
 MONITOR_SLACK_S = 15.0  # node-lifecycle check period + scheduling + a slow CI machine
 
 
@@ -181,6 +182,11 @@ def agent_members(agent: Agent, server: OrchServer) -> dict[str, str]:
     return {m["name"]: m["status"] for m in body["members"]} if status == 200 else {}
 
 
+def server_members(server: OrchServer) -> dict[str, str]:
+    status, body = call(server.url, "/gossip", token=server.token)
+    return {m["name"]: m["status"] for m in body["members"]} if status == 200 else {}
+
+
 def pods(server: OrchServer, selector: str) -> list[dict[str, Any]]:
     status, body = call(server.url, f"/api/v1/namespaces/default/pods?labelSelector={selector}", token=server.token)
     assert status == 200, body
@@ -201,9 +207,8 @@ def deployment(name: str, replicas: int) -> dict[str, Any]:
 
 # --- tests -------------------------------------------------------------------------------------
 
-@pytest.mark.slow
 def test_three_agents_join_through_each_other_and_a_killed_one_is_replaced(orch_server, agents) -> None:
-    server = orch_server()
+    server = orch_server("--node-grace-period", str(GRACE_S))
     a1 = agents("a1", server=server)                                   # through the server
     wait_until(lambda: ready_status(server, "a1") == "True", timeout=20, what="a1 Ready")
     a2 = agents("a2", server=server, join=a1.url)                      # through a1
@@ -256,14 +261,16 @@ def test_three_agents_join_through_each_other_and_a_killed_one_is_replaced(orch_
     victim_name = running()[0]["spec"]["nodeName"]
     victim = next(a for a in trio if a.name == victim_name)
     survivors = [a for a in trio if a is not victim]
-    grace = float(lease(server, victim_name)["spec"].get("leaseDurationSeconds") or 40)
+    assert lease(server, victim_name)["spec"]["leaseDurationSeconds"] == GRACE_S
     victim.kill()
     killed = time.monotonic()
 
-    # its Lease goes stale (nobody renews it: not the agent, not the server's gossip), the others' do not
-    time.sleep(1.0)  # a renewal the agent sent just before it died may still land
+    # its Lease goes stale: once gossip no longer hears it (suspect), nobody renews it, not the agent,
+    # not the server on its behalf; the others' Leases keep being renewed
+    wait_until(lambda: server_members(server).get(victim_name) in ("suspect", "dead"), timeout=15,
+               what=f"the server suspects {victim_name}")
     renewed = lease(server, victim_name)["spec"]["renewTime"]
-    time.sleep(6.0)  # > suspect_after (server's 5 s) + a few of the agents' 1 s renewals
+    time.sleep(3.0)  # several of the agents' 1 s renewals, and the server's checks
     assert lease(server, victim_name)["spec"]["renewTime"] == renewed
     before = {a.name: lease(server, a.name)["spec"]["renewTime"] for a in survivors}
     wait_until(lambda: all(lease(server, a.name)["spec"]["renewTime"] != before[a.name] for a in survivors),
@@ -273,9 +280,9 @@ def test_three_agents_join_through_each_other_and_a_killed_one_is_replaced(orch_
                    what=f"{a.name} suspects {victim_name}")
 
     # the node-lifecycle controller: Ready=Unknown within the grace period (plus its check period)
-    wait_until(lambda: ready_status(server, victim_name) == "Unknown", timeout=grace + MONITOR_SLACK_S,
+    wait_until(lambda: ready_status(server, victim_name) == "Unknown", timeout=GRACE_S + MONITOR_SLACK_S,
                what=f"{victim_name} Ready=Unknown", every=0.5)
-    assert time.monotonic() - killed <= grace + MONITOR_SLACK_S
+    assert time.monotonic() - killed <= GRACE_S + SUSPECT_S + MONITOR_SLACK_S
     assert all(ready_status(server, a.name) == "True" for a in survivors)
 
     # ...and its pods re-created on the others

@@ -32,10 +32,8 @@ from orchestrator.agent import log_routes
 from orchestrator.agent.podsync import PodSync
 from orchestrator.agent.podsync_backoff import BackOffPolicy
 from orchestrator.runtime.docker import DockerRuntime
-from orchestrator.server import logs_proxy
 from orchestrator.server.app import build_app
 from orchestrator.server.main import build_state, prepare
-from orchestrator.server.state import STATE
 from orchestrator.settings import Settings
 from tests.agent.podsync_support import (
     condition,
@@ -59,16 +57,6 @@ NODE = "docker-node"
 SUITE = {"orch-test.io/suite": f"podsync-e2e-{uuid.uuid4().hex[:8]}"}
 GPUS = [{"index": 0, "uuid": "GPU-0000aaaa", "model": "NVIDIA H100 80GB HBM3", "memoryMiB": 81559},
         {"index": 1, "uuid": "GPU-1111bbbb", "model": "NVIDIA H100 80GB HBM3", "memoryMiB": 81559}]
-
-
-@web.middleware
-async def _logs_shim(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Until object_routes calls logs_proxy itself: route pods/NAME/log to it."""
-    parts = request.path.strip("/").split("/")
-    if request.method == "GET" and len(parts) == 7 and parts[:3] == ["api", "v1", "namespaces"] \
-            and parts[4] == "pods" and parts[6] == "log":
-        return await logs_proxy.proxy_logs(request, request.app[STATE], namespace=parts[3], name=parts[5])
-    return await handler(request)
 
 
 @dataclass
@@ -96,7 +84,6 @@ async def node(tmp_path: Path, docker_required: None) -> AsyncIterator[DockerNod
     writer = asyncio.create_task(state.store.run())
     await prepare(state)
     app = build_app(state)
-    app.middlewares.append(_logs_shim)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     runtime = await DockerRuntime.open()
@@ -310,8 +297,6 @@ def test_orch_server_embedded_agent_runs_an_applied_pod(tmp_path: Path, docker_r
         assert "hello from orch-test" in _wait(lambda: _try_get(f"http://127.0.0.1:{host_port}/"), timeout=10,
                                                what="the hostPort to answer")
         logs = _run(env, "logs", "web")
-        if "no agent serves the logs" in logs.stderr:
-            pytest.xfail("object_routes does not call server.logs_proxy.proxy_logs yet")
         assert logs.returncode == 0 and "serving on 8080" in logs.stdout, logs.stderr
     finally:
         if "ORCH_TOKEN" in env:
