@@ -1,6 +1,6 @@
 """`node.json` in the agent's data dir: who this node is to the cluster (mode 0600).
 
-    {"name", "credential", "apiServers", "proxyToken", "gossipKey"}
+    {"name", "credential", "apiServers", "proxyTokenDigest", "gossipKey"}
 
 Written after every join (the server hands out a fresh credential each time) and when
 the gossip key arrives. A restart reads it and rejoins with the credential: no join
@@ -21,7 +21,7 @@ class NodeIdentity(msgspec.Struct, kw_only=True, rename="camel"):
     name: str
     credential: str
     api_servers: list[str] = msgspec.field(default_factory=list)
-    proxy_token: str = ""
+    proxy_token_digest: str = ""
     gossip_key: str = ""
 
 

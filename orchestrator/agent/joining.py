@@ -40,7 +40,7 @@ class JoinAnswer(msgspec.Struct, kw_only=True, rename="camel"):
     node_name: str
     token: str
     api_servers: list[str] = msgspec.field(default_factory=list)
-    proxy_token: str = ""
+    proxy_token_digest: str = ""
     members: list[Member] = msgspec.field(default_factory=list)
 
 

@@ -91,7 +91,7 @@ def _route_to(target: str) -> str:
         return "127.0.0.1"
 
 
-def build_app(ctx: ListenerContext, *, runtime: ContainerRuntime, proxy_token: str) -> web.Application:
+def build_app(ctx: ListenerContext, *, runtime: ContainerRuntime, proxy_token_digest: str) -> web.Application:
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app[CONTEXT] = ctx
     app.router.add_get("/healthz", healthz)
@@ -106,7 +106,7 @@ def build_app(ctx: ListenerContext, *, runtime: ContainerRuntime, proxy_token: s
             raise
         log.info("log routes not built into this agent; `orch logs` will not reach it")
     else:
-        register_log_routes(app, runtime=runtime, proxy_token=proxy_token)
+        register_log_routes(app, runtime=runtime, proxy_token_digest=proxy_token_digest)
     return app
 
 

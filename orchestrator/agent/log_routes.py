@@ -15,6 +15,7 @@ Protocol has no per-line times.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 
@@ -27,14 +28,14 @@ from orchestrator.runtime.base import ContainerInfo
 log = structlog.get_logger(__name__)
 
 RUNTIME = web.AppKey("log_runtime", ContainerRuntime)
-TOKEN = web.AppKey("log_proxy_token", str)
+TOKEN = web.AppKey("log_proxy_token_digest", str)
 LIST_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 60.0  # a log read without follow is cut off after this long
 
 
-def register(app: web.Application, *, runtime: ContainerRuntime, proxy_token: str) -> None:
+def register(app: web.Application, *, runtime: ContainerRuntime, proxy_token_digest: str) -> None:
     app[RUNTIME] = runtime
-    app[TOKEN] = proxy_token
+    app[TOKEN] = proxy_token_digest
     app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", container_logs)
 
 
@@ -45,9 +46,11 @@ def _status(code: int, reason: str, message: str) -> web.Response:
 
 
 def _authorized(request: web.Request) -> bool:
-    token = request.app[TOKEN]
+    # Agents hold only the digest of the server's proxy token: an agent cannot pose as the server.
+    expected = request.app[TOKEN]
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    seen = hashlib.sha256(given.strip().encode()).hexdigest()
+    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(seen, expected)
 
 
 def _flag(request: web.Request, name: str) -> bool:

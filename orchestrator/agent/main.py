@@ -92,7 +92,7 @@ async def run_agent(options: AgentOptions, *, stop: asyncio.Event) -> None:
 
 def _identity(answer: JoinAnswer, *, old: NodeIdentity | None, join_url: str) -> NodeIdentity:
     return NodeIdentity(name=answer.node_name, credential=answer.token, api_servers=answer.api_servers or [join_url],
-                        proxy_token=answer.proxy_token, gossip_key=old.gossip_key if old else "")
+                        proxy_token_digest=answer.proxy_token_digest, gossip_key=old.gossip_key if old else "")
 
 
 class Agent:
@@ -148,7 +148,7 @@ class Agent:
         ctx = listener.ListenerContext(gossiper=self.gossiper, auth=self.auth, session=self.session,
                                        api_servers=lambda: list(self.identity.api_servers),
                                        timeout_s=self.options.request_timeout_s)
-        app = listener.build_app(ctx, runtime=self.runtime, proxy_token=self.identity.proxy_token)
+        app = listener.build_app(ctx, runtime=self.runtime, proxy_token_digest=self.identity.proxy_token_digest)
         async with asyncio.TaskGroup() as tg:
             tasks = [
                 tg.create_task(listener.serve(app, sock), name="listener"),
@@ -181,4 +181,4 @@ class Agent:
             return None
         recorder = EventRecorder(self.client, component="orch-agent", host=self.name)
         return PodSync(api=self.client, runtime=self.runtime, node_name=self.name, data_dir=self.options.data_dir,
-                       recorder=recorder, proxy_token=self.identity.proxy_token)
+                       recorder=recorder, proxy_token_digest=self.identity.proxy_token_digest)

@@ -73,7 +73,7 @@ def _needs_sync(old: Pod, new: Pod) -> bool:
 
 class PodSync:
     def __init__(self, *, api: ObjectAPI, runtime: ContainerRuntime, node_name: str, data_dir: Path,
-                 recorder: Recorder | None, proxy_token: str = "", host_ip: str = "",
+                 recorder: Recorder | None, proxy_token_digest: str = "", host_ip: str = "",
                  settings: PodSyncSettings | None = None) -> None:
         self.api, self.runtime, self.node_name, self.data_dir = api, runtime, node_name, data_dir
         self.settings = settings or PodSyncSettings()

@@ -26,6 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--node-grace-period", type=float, default=_env_number("ORCH_NODE_GRACE_PERIOD", float),
                    help="seconds without a lease renewal before a node is NotReady/Unknown and its pods become "
                         "eligible for eviction (env ORCH_NODE_GRACE_PERIOD, default 40)")
+    p.add_argument("--lease-renew", type=float, default=_env_number("ORCH_LEASE_RENEW", float),
+                   help="seconds between the embedded agent's lease renewals (env ORCH_LEASE_RENEW, default 10)")
+    p.add_argument("--gossip-interval", type=float, default=_env_number("ORCH_GOSSIP_INTERVAL", float),
+                   help="seconds between membership exchanges (env ORCH_GOSSIP_INTERVAL, default 1)")
+    p.add_argument("--gossip-fanout", type=int, default=_env_number("ORCH_GOSSIP_FANOUT", int),
+                   help="peers contacted each gossip round (env ORCH_GOSSIP_FANOUT, default 3)")
+    p.add_argument("--suspect-after", type=float, default=_env_number("ORCH_SUSPECT_AFTER", float),
+                   help="seconds of silence before a member is suspect (env ORCH_SUSPECT_AFTER, default 5)")
     p.add_argument("--advertise-url", default=env("ORCH_ADVERTISE_URL", ""),
                    help="URL clients and agents are told (env ORCH_ADVERTISE_URL; default from --listen)")
     p.add_argument("--log-format", choices=("console", "json"), default=env("ORCH_LOG_FORMAT", "console"),
@@ -76,8 +84,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.compact_interval is not None:
         store.compact_interval_s = args.compact_interval
     nodes = NodeSettings()
-    if args.node_grace_period is not None:
-        nodes.grace_s = args.node_grace_period
+    for flag, attr in (("node_grace_period", "grace_s"), ("lease_renew", "lease_renew_s"),
+                       ("gossip_interval", "gossip_interval_s"), ("gossip_fanout", "gossip_fanout"),
+                       ("suspect_after", "suspect_after_s")):
+        if getattr(args, flag) is not None:
+            setattr(nodes, attr, getattr(args, flag))
     return Settings(
         nodes=nodes,
         data_dir=data_dir,

@@ -23,6 +23,7 @@ from orchestrator.model.errors import Conflict, Forbidden, Invalid, StatusCause
 from orchestrator.model.nodes import GpuDevice, Node, NodeAddress, Taint
 from orchestrator.model.registry import REGISTRY
 from orchestrator.server import credentials, responses
+from orchestrator.server.auth import digest
 from orchestrator.server.state import PRINCIPAL, STATE, ServerState
 
 NODES, LEASES = REGISTRY.by_kind("Node"), REGISTRY.by_kind("Lease")
@@ -50,7 +51,7 @@ class JoinResponse(Spec):
     node_name: str
     token: str                        # the node's own credential (keep it; rejoin with it)
     api_servers: list[str]
-    proxy_token: str = ""             # what the server presents when it calls the agent (logs)
+    proxy_token_digest: str = ""      # SHA-256 of the token the server presents when it calls agents
     members: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
 
@@ -154,7 +155,7 @@ async def join(request: web.Request) -> web.Response:
     await _ensure_lease(state, req.name)
     token = await credentials.issue_node_credential(state.objects, state.tokens, node=req.name)
     members = request.app.get(MEMBERS_KEY, lambda: [])()
-    body = JoinResponse(node_name=req.name, token=token, members=members, proxy_token=state.proxy_token,
+    body = JoinResponse(node_name=req.name, token=token, members=members, proxy_token_digest=digest(state.proxy_token),
                         api_servers=[state.settings.api.advertise_url or _self_url(request)])
     return responses.raw(codec.encode(body), 201 if existing is None else 200)
 

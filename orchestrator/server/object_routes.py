@@ -64,15 +64,21 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if rp.kind.kind == "Pod" and rp.name and verb not in ("get", "list", "watch"):
         current = state.store.get_entry(rp.kind.key(rp.namespace, rp.name))
         bound_node = current.obj.spec.node_name if current else None  # type: ignore[attr-defined]
-    authorize(principal, verb=verb, kind=rp.kind, namespace=rp.namespace, name=rp.name,
+    new_obj = None
+    auth_name = rp.name
+    if verb == "create" and not rp.subresource and principal.role != "admin":
+        # A node may create only its own Lease/Node: judge by the name in the body.
+        new_obj = codec.decode(await _body(request), rp.kind.type, kind=rp.kind.kind)
+        auth_name = new_obj.metadata.name
+    authorize(principal, verb=verb, kind=rp.kind, namespace=rp.namespace, name=auth_name,
               subresource=rp.subresource, bound_node=bound_node)
     if state.shutting_down and verb not in ("get", "list", "watch"):
         raise ServiceUnavailable("the server is shutting down")
-    return await _dispatch(request, state, rp, verb)
+    return await _dispatch(request, state, rp, verb, new_obj)
 
 
 async def _dispatch(request: web.Request, state: ServerState, rp: paths.ResourcePath,
-                    verb: str) -> web.StreamResponse:
+                    verb: str, new_obj: Any = None) -> web.StreamResponse:
     kind, ns, name, sub = rp.kind, rp.namespace, rp.name, rp.subresource
     objects = state.objects
     if verb == "list":
@@ -94,7 +100,7 @@ async def _dispatch(request: web.Request, state: ServerState, rp: paths.Resource
             return await _bind(request, state, ns, name)
         if name:
             raise MethodNotAllowed(f"POST is not allowed on a single {kind.singular}; POST to the collection")
-        obj = codec.decode(await _body(request), kind.type, kind=kind.kind)
+        obj = new_obj if new_obj is not None else codec.decode(await _body(request), kind.type, kind=kind.kind)
         entry = await objects.create(kind, obj, namespace=ns)
         return responses.raw(entry.raw, 201)
     if verb == "update":

@@ -50,7 +50,7 @@ async def podsync(api: Api, *, runtime: ContainerRuntime, node: str, token: str,
     client = Client(api.url, token, timeout=10.0)
     sync = PodSync(api=client, runtime=runtime, node_name=node, data_dir=data_dir,
                    recorder=EventRecorder(client, component="orch-agent", host=node),
-                   proxy_token="", settings=settings or fast_settings())
+                   proxy_token_digest="", settings=settings or fast_settings())
     task = asyncio.create_task(sync.run(), name="test-podsync")
     try:
         async with asyncio.timeout(10):

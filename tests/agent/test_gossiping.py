@@ -54,7 +54,7 @@ async def cluster(names: list[str], *, keys: dict[str, str] | None = None) -> As
             gossiper = Gossiper(table=table, auth=auth, session=session, interval_s=INTERVAL, fanout=2)
             ctx = listener.ListenerContext(gossiper=gossiper, auth=auth, session=session, api_servers=list,
                                            timeout_s=1.0)
-            app = listener.build_app(ctx, runtime=SimRuntime(), proxy_token="")
+            app = listener.build_app(ctx, runtime=SimRuntime(), proxy_token_digest="")
             runner = web.AppRunner(app)
             await runner.setup()
             await web.SockSite(runner, sock).start()

@@ -29,7 +29,7 @@ def test_node_names_from_hostnames() -> None:
 
 
 def test_node_json_is_private_and_round_trips(tmp_path: Path) -> None:
-    ident = NodeIdentity(name="n1", credential="secret", api_servers=["http://s:1"], proxy_token="p")
+    ident = NodeIdentity(name="n1", credential="secret", api_servers=["http://s:1"], proxy_token_digest="p")
     save_identity(tmp_path / "d", ident)
     path = tmp_path / "d" / "node.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -89,7 +89,7 @@ async def test_an_agent_forwards_joins_to_its_api_server(server: Server) -> None
         sock = listener.bind_listener("127.0.0.1:0")
         url = "http://127.0.0.1:%d" % sock.getsockname()[1]
         async with asyncio.TaskGroup() as tg:
-            serving = tg.create_task(listener.serve(listener.build_app(ctx, runtime=SimRuntime(), proxy_token=""),
+            serving = tg.create_task(listener.serve(listener.build_app(ctx, runtime=SimRuntime(), proxy_token_digest=""),
                                                     sock))
             answer = await join(server, token=server.join_token, url=url)
             assert answer.node_name == "n1" and answer.api_servers == [server.url]  # type: ignore[attr-defined]

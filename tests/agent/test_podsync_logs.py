@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ class Agent:
 async def agent() -> AsyncIterator[Agent]:
     runtime = SimRuntime()
     app = web.Application()
-    log_routes.register(app, runtime=runtime, proxy_token=TOKEN)
+    log_routes.register(app, runtime=runtime, proxy_token_digest=hashlib.sha256(TOKEN.encode()).hexdigest())
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:

@@ -11,6 +11,7 @@ run's own, so test runs sharing an engine leave each other's containers alone).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import signal
@@ -88,7 +89,7 @@ async def node(tmp_path: Path, docker_required: None) -> AsyncIterator[DockerNod
     await server.start_server()
     runtime = await DockerRuntime.open()
     agent_app = web.Application()
-    log_routes.register(agent_app, runtime=runtime, proxy_token=state.proxy_token)
+    log_routes.register(agent_app, runtime=runtime, proxy_token_digest=hashlib.sha256(state.proxy_token.encode()).hexdigest())
     port = free_port()
     agent = TestServer(agent_app, host="127.0.0.1", port=port)
     await agent.start_server()

@@ -152,3 +152,35 @@ def test_gpu_pods_skip_nodes_without_gpus_statically() -> None:
     (group,) = planner._groups.values()
     assert [n.name for n, _ in group.candidates] == ["gpu-0"]
     assert group.reasons == {"Insufficient nvidia.com/gpu": 1}
+
+
+def test_cached_static_work_plus_dynamic_checks_equal_the_full_filter_chain() -> None:
+    import random
+
+    from orchestrator.model.nodes import Taint
+    from orchestrator.model.pods import Toleration
+    from orchestrator.scheduler import filters
+
+    rng = random.Random(3)
+    nodes = []
+    for i in range(60):
+        taints = [Taint(key="dedicated", value="db", effect="NoSchedule")] if rng.random() < 0.2 else []
+        nodes.append(make_node(f"n-{i}", cpu=rng.choice(["1", "2", "4"]), gpus=rng.choice([0, 0, 2]),
+                               labels={"zone": rng.choice("ab")}, taints=taints, ready=rng.random() > 0.1,
+                               unschedulable=rng.random() < 0.1))
+    bound = [make_pod(f"b-{i}", cpu="500m", node_name=f"n-{rng.randrange(60)}", host_port=rng.choice([0, 80]))
+             for i in range(40)]
+    snap = snapshot_of(*nodes, pods=tuple(bound))
+    planner = Planner()
+    for j in range(200):
+        tol = [Toleration(key="dedicated", operator="Exists")] if rng.random() < 0.3 else None
+        pod = info(name=f"p-{j}", cpu=rng.choice(["", "500m", "3"]), gpus=rng.choice([0, 1]),
+                   node_selector=rng.choice([None, {"zone": "a"}]), tolerations=tol, host_port=rng.choice([0, 80]))
+        group = planner._group(snap, pod)
+        fast = {n.name for n, _ in group.candidates
+                if not filters.resources_fit(pod, n) and not filters.host_ports_free(pod, n)}
+        full = {n.name for n in snap.schedulable_nodes() if not filters.first_failure(pod, n)}
+        assert fast == full
+        reasons = planner._reasons(group, pod)
+        if not full:
+            assert sum(reasons.values()) >= len(snap.schedulable_nodes())

@@ -101,3 +101,15 @@ async def test_revoked_join_token_is_refused(api: Api) -> None:
     finally:
         sync.cancel()
         await asyncio.gather(sync, return_exceptions=True)
+
+
+async def test_node_creates_its_own_lease_but_not_another(api: Api) -> None:
+    _, a = await api.call("POST", "/join", json={**JOIN, "name": "lease-a", "gpus": []}, token=api.join_token)
+    leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
+    await api.call("DELETE", f"{leases}/lease-a")
+    status, body = await api.call("POST", leases, token=a["token"],
+                                  json={"metadata": {"name": "lease-a"}, "spec": {"holderIdentity": "lease-a"}})
+    assert status == 201, body
+    status, _ = await api.call("POST", leases, token=a["token"],
+                               json={"metadata": {"name": "lease-b"}, "spec": {"holderIdentity": "lease-b"}})
+    assert status == 403
