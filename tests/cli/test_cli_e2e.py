@@ -147,7 +147,16 @@ def test_get_watch_prints_a_row_per_change(cli: Cli, configs: Path, tmp_path: Pa
 
     only = cli.start("get", "pods", "-n", "demo", "--watch-only", "-o", "name")
     cli("apply", "-f", str(extra))
-    assert only.wait_for(lambda line: line.startswith("pod/")) == "pod/extra"
+    # --watch-only prints no "I am watching now" line: if the apply won the race with the
+    # watch's initial list, the pod is in the list and not shown; a later change must be.
+    for attempt in range(10):
+        try:
+            assert only.wait_for(lambda line: line.startswith("pod/"), timeout=2.0) == "pod/extra"
+            break
+        except pytest.fail.Exception:
+            cli("apply", "-f", str(_relabel(extra, attempt)))
+    else:
+        pytest.fail("orch get --watch-only never showed pod/extra")
 
 
 def test_describe(cli: Cli, configs: Path) -> None:
@@ -189,3 +198,10 @@ def test_version_and_config_errors(cli: Cli, tmp_path: Path) -> None:
     assert out[0].startswith("Client Version: v") and out[1].startswith("Server Version: ")
     result = cli("get", "pods", "--data-dir", str(tmp_path / "nowhere"), ok=False)
     assert result.stderr.startswith("error: no client configuration found") and "nowhere" in result.stderr
+
+
+def _relabel(manifest: Path, attempt: int) -> Path:
+    """The same pod with one more label: a change the watch must report."""
+    out = manifest.with_name(f"relabel-{attempt}.yaml")
+    out.write_text(manifest.read_text().replace("labels: {app: extra}", f"labels: {{app: extra, try: '{attempt}'}}"))
+    return out
