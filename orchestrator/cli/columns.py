@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator.cli.tables import NONE, Column, age, age_of, dig, human_duration, labels_text, name_of, parse_time
+from orchestrator.model.quantities import parse_bytes
 
 GPU = "nvidia.com/gpu"
 GPU_PRODUCT = "nvidia.com/gpu.product"
@@ -138,7 +139,13 @@ def node_gpus(o: Obj, _now: datetime) -> str:
 
 def _capacity(resource: str) -> Any:
     def cell(o: Obj, _now: datetime) -> str:
-        return str(dig(o, "status", "capacity", resource, default="") or NONE)
+        value = str(dig(o, "status", "capacity", resource, default="") or NONE)
+        if resource == "memory" and value != NONE:
+            try:  # people read "23.5Gi", not "24684084Ki"
+                return f"{parse_bytes(value) / 2**30:.1f}Gi"
+            except ValueError:
+                return value
+        return value
     return cell
 
 

@@ -45,10 +45,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Like parse_args, but flags may sit between positionals as kubectl allows
+    (`orch describe pod -n demo web`)."""
+    args, extras = parser.parse_known_args(argv)
+    if not extras:
+        return args
+    words = list(sys.argv[1:] if argv is None else argv)
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    verb = sub.choices.get(args.command) if sub is not None and args.command else None
+    if verb is None or any(e.startswith("-") for e in extras) or args.command not in words:
+        return parser.parse_args(argv)  # argparse's own error message
+    try:
+        ns = verb.parse_intermixed_args(words[words.index(args.command) + 1:])
+    except TypeError:  # a verb with sub-verbs (rollout, token): intermixing is not supported there
+        return parser.parse_args(argv)
+    ns.command, ns.log_level = args.command, args.log_level
+    return ns
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = parse(parser, argv)
         handler = getattr(args, "handler", None)
         if handler is None:
             parser.print_help(sys.stderr)
