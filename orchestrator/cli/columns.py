@@ -142,7 +142,8 @@ def _capacity(resource: str) -> Any:
         value = str(dig(o, "status", "capacity", resource, default="") or NONE)
         if resource == "memory" and value != NONE:
             try:  # people read "23.5Gi", not "24684084Ki"
-                return f"{parse_bytes(value) / 2**30:.1f}Gi"
+                gib = parse_bytes(value) / 2**30
+                return f"{gib:.0f}Gi" if gib == int(gib) else f"{gib:.1f}Gi"
             except ValueError:
                 return value
         return value
