@@ -30,6 +30,7 @@ from orchestrator.model.errors import (AlreadyExists, ApiError, Conflict, Gone, 
                                        ServiceUnavailable)
 from orchestrator.model.registry import REGISTRY
 from orchestrator.settings import StoreSettings
+from orchestrator.store.base import LogBackend
 from orchestrator.store.bus import Bus, Subscription
 from orchestrator.store.events import ADDED, DELETED, MODIFIED, StoreEvent
 from orchestrator.store.sqlite import Batch, SqliteLog
@@ -62,10 +63,11 @@ def _describe(key: str) -> str:
 
 
 class Store:
-    def __init__(self, settings: StoreSettings, *, bus: Bus | None = None, metrics: Metrics | None = None) -> None:
+    def __init__(self, settings: StoreSettings, *, bus: Bus | None = None, metrics: Metrics | None = None,
+                 backend: LogBackend | None = None) -> None:
         self.settings = settings
         self.bus = bus or Bus()
-        self.log_db = SqliteLog(settings.path, synchronous=settings.synchronous)
+        self.log_db: LogBackend = backend or SqliteLog(settings.path, synchronous=settings.synchronous)
         self.revision = 0
         self.compacted = 0
         self._cache: dict[str, dict[str, Entry]] = {}
