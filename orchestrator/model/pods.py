@@ -153,3 +153,22 @@ class Binding(Object):
     """core/v1 Binding: POSTed to `pods/{name}/binding` to put a pod on a node."""
 
     target: ObjectReference = msgspec.field(default_factory=ObjectReference)
+
+
+def referenced_secrets(pod: Pod) -> set[str]:
+    """Names of the Secrets a pod uses (env, envFrom, volumes, image pull secrets): what its
+    node may read."""
+    spec = pod.spec
+    names = {ref.name for ref in spec.image_pull_secrets if ref.name}
+    for c in [*spec.init_containers, *spec.containers]:
+        for e in c.env:
+            if e.value_from is not None and e.value_from.secret_key_ref is not None:
+                names.add(e.value_from.secret_key_ref.name)
+        for src in c.env_from:
+            if src.secret_ref is not None and src.secret_ref.name:
+                names.add(src.secret_ref.name)
+    for vol in spec.volumes:
+        secret = vol.get("secret") if isinstance(vol, dict) else None
+        if isinstance(secret, dict) and isinstance(secret.get("secretName"), str):
+            names.add(secret["secretName"])
+    return names

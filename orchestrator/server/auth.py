@@ -65,10 +65,11 @@ class TokenTable:
 
 
 def authorize(principal: Principal, *, verb: str, kind: Kind, namespace: str, name: str,
-              subresource: str = "", bound_node: str | None = None) -> None:
+              subresource: str = "", bound_node: str | None = None, used_by_my_pods: bool = False) -> None:
     """Raise Forbidden unless `principal` may do `verb` on the object.
 
-    `bound_node` is the current spec.nodeName of the pod being written (pods only).
+    `bound_node` is the current spec.nodeName of the pod being written (pods only);
+    `used_by_my_pods` says whether a pod bound to the calling node uses this Secret.
     """
     if principal.role == "admin":
         return
@@ -79,10 +80,9 @@ def authorize(principal: Principal, *, verb: str, kind: Kind, namespace: str, na
     if principal.role != "node":
         raise denial
     if verb in READ_VERBS:
-        if kind.kind == "Secret" and (verb != "get" or namespace == "orch-system"):
-            # A node reads a Secret by name (for its pods' env), never lists them, and never
-            # touches orch-system's token digests. (Kubernetes narrows this further to the
-            # Secrets its pods reference; that needs a pod->secret index, not built yet.)
+        if kind.kind == "Secret" and not (verb == "get" and used_by_my_pods):
+            # Like Kubernetes' NodeRestriction: a node reads only the Secrets its own pods use,
+            # one by name; it never lists or watches them.
             raise denial
         return
     me = principal.node

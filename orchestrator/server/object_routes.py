@@ -15,10 +15,14 @@ from aiohttp import web
 from orchestrator.model import codec
 from orchestrator.model.patching import merge_patch
 from orchestrator.model.errors import BadRequest, MethodNotAllowed, NotFound, ServiceUnavailable
-from orchestrator.model.registry import Kind
+from orchestrator.model.pods import referenced_secrets
+from orchestrator.model.registry import REGISTRY, Kind
 from orchestrator.server import logs_proxy, paths, responses, watching
 from orchestrator.server.auth import authorize
 from orchestrator.server.state import KIND, PRINCIPAL, STATE, VERB, ServerState
+
+
+PODS = REGISTRY.by_kind("Pod")
 
 
 def _int_param(request: web.Request, name: str) -> int | None:
@@ -70,11 +74,21 @@ async def handle(request: web.Request) -> web.StreamResponse:
         # A node may create only its own Lease/Node: judge by the name in the body.
         new_obj = codec.decode(await _body(request), rp.kind.type, kind=rp.kind.kind)
         auth_name = new_obj.metadata.name
+    used = (principal.role == "node" and rp.kind.kind == "Secret" and verb == "get"
+            and _used_by_pods_on(state, node=principal.node, namespace=rp.namespace, secret=rp.name))
     authorize(principal, verb=verb, kind=rp.kind, namespace=rp.namespace, name=auth_name,
-              subresource=rp.subresource, bound_node=bound_node)
+              subresource=rp.subresource, bound_node=bound_node, used_by_my_pods=used)
     if state.shutting_down and verb not in ("get", "list", "watch"):
         raise ServiceUnavailable("the server is shutting down")
     return await _dispatch(request, state, rp, verb, new_obj)
+
+
+def _used_by_pods_on(state: ServerState, *, node: str, namespace: str, secret: str) -> bool:
+    """Whether a pod bound to `node` in `namespace` uses the Secret (a scan of one namespace's
+    pods: Secret reads by nodes are rare, once per container start)."""
+    entries, _ = state.store.list(PODS.prefix(namespace))
+    return any(e.obj.spec.node_name == node and secret in referenced_secrets(e.obj)  # type: ignore[attr-defined]
+               for e in entries)
 
 
 async def _dispatch(request: web.Request, state: ServerState, rp: paths.ResourcePath,

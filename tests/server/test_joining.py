@@ -113,3 +113,25 @@ async def test_node_creates_its_own_lease_but_not_another(api: Api) -> None:
     status, _ = await api.call("POST", leases, token=a["token"],
                                json={"metadata": {"name": "lease-b"}, "spec": {"holderIdentity": "lease-b"}})
     assert status == 403
+
+
+async def test_node_reads_only_the_secrets_its_pods_use(api: Api) -> None:
+    _, a = await api.call("POST", "/join", json={**JOIN, "name": "sa", "gpus": []}, token=api.join_token)
+    await api.call("POST", "/join", json={**JOIN, "name": "sb", "gpus": []}, token=api.join_token)
+    for name in ("mine", "theirs", "unused"):
+        await api.call("POST", "/api/v1/namespaces/default/secrets",
+                       json={"metadata": {"name": name}, "stringData": {"k": "v"}})
+    for pod, node, secret in (("pa", "sa", "mine"), ("pb", "sb", "theirs")):
+        status, body = await api.call("POST", "/api/v1/namespaces/default/pods", json={
+            "metadata": {"name": pod}, "spec": {"nodeName": node, "containers": [{
+                "name": "c", "image": "busybox",
+                "env": [{"name": "K", "valueFrom": {"secretKeyRef": {"name": secret, "key": "k"}}}]}]}})
+        assert status == 201, body
+    secrets = "/api/v1/namespaces/default/secrets"
+    status, _ = await api.call("GET", f"{secrets}/mine", token=a["token"])
+    assert status == 200
+    for other in ("theirs", "unused"):
+        status, _ = await api.call("GET", f"{secrets}/{other}", token=a["token"])
+        assert status == 403, other
+    status, _ = await api.call("GET", secrets, token=a["token"])
+    assert status == 403
