@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from orchestrator.cli import merging
+from orchestrator.cli import merging, waiting
 from orchestrator.cli.common import add_client_flags, add_namespace_flags, namespace_of, out, run_client
 from orchestrator.cli.manifests import Manifest, apply_order, load_manifests, resource_label
 from orchestrator.cli.printing import as_dict
@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("-f", "--filename", action="append", required=True, metavar="FILE|DIR|-",
                    help="a manifest file, a directory of them (*.yaml, *.yml, *.json) or - for stdin; repeatable")
     p.add_argument("--dry-run", action="store_true", help="check and say what would happen; write nothing")
+    p.add_argument("--wait", action="store_true",
+                   help="after applying, follow the objects until they are up (deployments available, jobs "
+                        "complete, pods running and ready), printing progress; exit 1 on failure or timeout")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits at most (default 300)")
     add_namespace_flags(p)
     add_client_flags(p)
     p.set_defaults(handler=run)
@@ -43,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _apply_all(client: Client, args: argparse.Namespace, manifests: list[Manifest]) -> int:
     failed = 0
+    applied: list[tuple[Manifest, str]] = []
     for m in manifests:
         try:
             outcome, name = await apply_one(client, m, dry_run=args.dry_run)
@@ -54,6 +59,10 @@ async def _apply_all(client: Client, args: argparse.Namespace, manifests: list[M
                   f"{exc.message}", file=sys.stderr)
             continue
         out(f"{resource_label(m.kind, name)} {outcome}{' (dry run)' if args.dry_run else ''}")
+        applied.append((m, name))
+    if args.wait and not args.dry_run and not failed:
+        return await waiting.wait_until_up(client, [(m.kind, m.obj.metadata.namespace, name) for m, name in applied],
+                                           timeout=args.timeout)
     return 1 if failed else 0
 
 
