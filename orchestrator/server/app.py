@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from orchestrator.server import discovery, joining, membership_routes, object_routes
+from orchestrator.server import discovery, joining, membership_routes, object_routes, openapi
 from orchestrator.server.middleware import api_middleware
 from orchestrator.server.state import STATE, ServerState
 
@@ -20,6 +20,8 @@ def build_app(state: ServerState) -> web.Application:
                           ("/apis/{group}", discovery.api_group),
                           ("/apis/{group}/{version}", discovery.group_resources)):
         r.add_get(path, handler)
+    r.add_get("/openapi/v3", openapi.openapi_root)
+    r.add_get("/openapi/v3/{path:.+}", openapi.openapi_group_version)
     joining.register(app)
     membership_routes.register(app)
     r.add_route("*", "/api/{version}/{rest:.+}", object_routes.handle)

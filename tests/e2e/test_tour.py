@@ -71,3 +71,28 @@ def test_kubectl_reads_the_same_server_through_the_kubeconfig(orch_server, tmp_p
         env=bare_env(tmp_path), capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
     assert "configmap/web-config" in result.stdout.split()
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kubectl_apply_validates_through_the_server(orch_server, tmp_path: Path) -> None:
+    """kubectl apply (with its default validation) creates, then configures; a typo is refused
+    by the server with the field path."""
+    server = orch_server("--kube-port", str(free_port()))
+    kubectl = ["kubectl", "--kubeconfig", str(server.data_dir / "kubeconfig")]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*kubectl, *args], env=bare_env(tmp_path), capture_output=True, text=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
+
+    created = run("apply", "-f", str(CONFIGS / "namespace.yaml"), "-f", str(CONFIGS / "deployment.yaml"))
+    assert created.returncode == 0, created.stderr
+    assert "deployment.apps/web created" in created.stdout
+    smaller = tmp_path / "deployment.yaml"
+    smaller.write_text((CONFIGS / "deployment.yaml").read_text().replace("replicas: 3", "replicas: 2"))
+    configured = run("apply", "-f", str(smaller))
+    assert configured.returncode == 0 and "configured" in configured.stdout, configured.stderr
+    assert run("get", "deployment", "web", "-n", "demo", "-o", "jsonpath={.spec.replicas}").stdout == "2"
+    typo = tmp_path / "typo.yaml"
+    typo.write_text((CONFIGS / "pod.yaml").read_text().replace("image:", "imagee:", 1))
+    refused = run("apply", "-f", str(typo))
+    assert refused.returncode != 0 and "spec.containers[0].imagee: unknown field" in refused.stderr
