@@ -60,7 +60,7 @@ def decode(data: bytes | str, type_: type[T], *, kind: str = "") -> T:
     try:
         return decoder(type_).decode(data)
     except msgspec.ValidationError as exc:
-        raise invalid_from(exc, kind=kind) from None
+        raise invalid_from(exc, kind=kind, name=_name_of(data)) from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
 
@@ -70,7 +70,21 @@ def convert(data: Any, type_: type[T], *, kind: str = "") -> T:
     try:
         return msgspec.convert(data, type_)
     except msgspec.ValidationError as exc:
-        raise invalid_from(exc, kind=kind) from None
+        raise invalid_from(exc, kind=kind, name=_meta_name(data)) from None
+
+
+def _name_of(data: bytes | str) -> str:
+    """metadata.name of a body that failed typed decoding (error path only), or ""."""
+    try:
+        return _meta_name(msgspec.json.decode(data))
+    except msgspec.DecodeError:
+        return ""
+
+
+def _meta_name(doc: Any) -> str:
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else ""
 
 
 def to_builtins(obj: Any) -> Any:
