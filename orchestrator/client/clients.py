@@ -188,9 +188,16 @@ class Client:
             return msgspec.convert(data, Status)
         return decoder(k.type).decode(raw) if raw.strip() else None
 
-    async def bind(self, namespace: str, pod_name: str, node_name: str) -> None:
-        """Assign a pod to a node through pods/NAME/binding (the server checks it is unbound)."""
-        binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod_name, "namespace": namespace},
+    async def bind(self, namespace: str, pod_name: str, node_name: str, *, expected_rv: str = "",
+                   annotations: dict[str, str] | None = None) -> None:
+        """Assign a pod to a node through pods/NAME/binding (the server checks it is unbound and,
+        with `expected_rv`, unchanged); `annotations` are copied onto the pod in the same write."""
+        meta: dict[str, Any] = {"name": pod_name, "namespace": namespace}
+        if expected_rv:
+            meta["resourceVersion"] = expected_rv
+        if annotations:
+            meta["annotations"] = annotations
+        binding = {"apiVersion": "v1", "kind": "Binding", "metadata": meta,
                    "target": {"apiVersion": "v1", "kind": "Node", "name": node_name}}
         pods = REGISTRY.by_kind("Pod")
         await self.request("POST", pods.api_path(namespace, pod_name) + "/binding", body=encode(binding))

@@ -5,22 +5,16 @@ pod changed since the planner saw it, or is already bound) and the annotation th
 records the GPU device UUIDs, so node and devices land in the same revision and no agent
 ever sees a GPU pod bound without its devices.
 
-`ObjectAPI.bind(namespace, pod_name, node_name)` has no room for either yet, so the
-scheduler writes through a `Binder`:
-- `HttpBinder`: POST `pods/NAME/binding` with a core/v1 Binding through the HTTP client;
-- the server passes its own (straight to the store's bind) when it runs the scheduler;
-- `ApiBinder`: `api.bind(..., expected_rv=, annotations=)` for an ObjectAPI whose bind
-  takes them (refused at construction when it does not, rather than binding without CAS).
+Both go through `ObjectAPI.bind(..., expected_rv=, annotations=)`: over HTTP that is a
+core/v1 Binding POSTed to pods/NAME/binding; in the server, LocalAPI straight to the store.
+Tests and benchmarks may pass their own `Binder`.
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Protocol
 
-from orchestrator.client.clients import Client
-from orchestrator.model.codec import encode
-from orchestrator.model.registry import REGISTRY
+from orchestrator.model.api import ObjectAPI
 
 
 class Binder(Protocol):
@@ -28,33 +22,11 @@ class Binder(Protocol):
                        annotations: dict[str, str]) -> None: ...
 
 
-def binding_body(*, namespace: str, name: str, node_name: str, resource_version: str,
-                 annotations: dict[str, str]) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "namespace": namespace, "resourceVersion": resource_version}
-    if annotations:
-        meta["annotations"] = annotations
-    return {"apiVersion": "v1", "kind": "Binding", "metadata": meta,
-            "target": {"apiVersion": "v1", "kind": "Node", "name": node_name}}
-
-
-class HttpBinder:
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    async def __call__(self, *, namespace: str, name: str, node_name: str, resource_version: str,
-                       annotations: dict[str, str]) -> None:
-        path = REGISTRY.by_kind("Pod").api_path(namespace, name) + "/binding"
-        body = binding_body(namespace=namespace, name=name, node_name=node_name,
-                            resource_version=resource_version, annotations=annotations)
-        await self.client.request("POST", path, body=encode(body))
-
-
 class ApiBinder:
-    def __init__(self, api: Any) -> None:
-        params = inspect.signature(api.bind).parameters
-        if not {"expected_rv", "annotations"} <= params.keys():
-            raise TypeError(f"{type(api).__name__}.bind takes no expected_rv/annotations: pass the scheduler a "
-                            "binder (HttpBinder for the HTTP client, the store's bind in the server)")
+    """Binds through `ObjectAPI.bind` with CAS and the GPU annotation: the HTTP client out of
+    process, LocalAPI (straight to the store) inside the server."""
+
+    def __init__(self, api: ObjectAPI) -> None:
         self.api = api
 
     async def __call__(self, *, namespace: str, name: str, node_name: str, resource_version: str,
@@ -62,6 +34,15 @@ class ApiBinder:
         await self.api.bind(namespace, name, node_name, expected_rv=resource_version, annotations=annotations)
 
 
-def binder_for(api: Any) -> Binder:
-    """The binder for an ObjectAPI: the HTTP route for the client, else the API's own bind."""
-    return HttpBinder(api) if isinstance(api, Client) else ApiBinder(api)
+def binder_for(api: ObjectAPI) -> Binder:
+    return ApiBinder(api)
+
+
+def binding_body(*, namespace: str, name: str, node_name: str, resource_version: str,
+                 annotations: dict[str, str]) -> dict[str, Any]:
+    """A core/v1 Binding (for tests that race raw HTTP binds)."""
+    meta: dict[str, Any] = {"name": name, "namespace": namespace, "resourceVersion": resource_version}
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "Binding", "metadata": meta,
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node_name}}

@@ -85,8 +85,10 @@ class LocalAPI:
                                              grace_period_seconds=grace_period_seconds)
         return entry.obj
 
-    async def bind(self, namespace: str, pod_name: str, node_name: str) -> None:
-        await self.objects.bind(namespace=namespace, name=pod_name, node_name=node_name)
+    async def bind(self, namespace: str, pod_name: str, node_name: str, *, expected_rv: str = "",
+                   annotations: dict[str, str] | None = None) -> None:
+        await self.objects.bind(namespace=namespace, name=pod_name, node_name=node_name, expected_rv=expected_rv,
+                                annotations=annotations or None)
 
     async def watch(self, kind: Kind | str, *, namespace: str = "", label_selector: str = "",
                     field_selector: str = "", resource_version: str = "",

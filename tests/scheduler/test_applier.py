@@ -108,14 +108,10 @@ async def test_unknown_outcome_unknown_state_keeps_counting_the_device() -> None
     assert applier.queue.active == 1
 
 
-async def test_binder_for_an_api_without_cas_binding_is_refused() -> None:
-    from orchestrator.client import Client
-    from orchestrator.scheduler.binding import ApiBinder, HttpBinder, binder_for
+async def test_binder_passes_cas_and_devices_to_the_api() -> None:
+    from orchestrator.scheduler.binding import binder_for
 
-    class OldApi:
-        async def bind(self, namespace: str, pod_name: str, node_name: str) -> None: ...
-
-    class NewApi:
+    class Api:
         def __init__(self) -> None:
             self.calls: list[tuple[Any, ...]] = []
 
@@ -123,12 +119,7 @@ async def test_binder_for_an_api_without_cas_binding_is_refused() -> None:
                        annotations: dict[str, str] | None = None) -> None:
             self.calls.append((namespace, pod_name, node_name, expected_rv, annotations))
 
-    with pytest.raises(TypeError, match="expected_rv/annotations"):
-        binder_for(OldApi())
-    new = NewApi()
-    binder = binder_for(new)
-    assert isinstance(binder, ApiBinder)
-    await binder(namespace="default", name="p", node_name="n", resource_version="7", annotations={"a": "b"})
-    assert new.calls == [("default", "p", "n", "7", {"a": "b"})]
-    async with Client("http://127.0.0.1:1", "t") as client:
-        assert isinstance(binder_for(client), HttpBinder)
+    api = Api()
+    await binder_for(api)(namespace="default", name="p", node_name="n", resource_version="7",  # type: ignore[arg-type]
+                          annotations={"a": "b"})
+    assert api.calls == [("default", "p", "n", "7", {"a": "b"})]

@@ -223,3 +223,20 @@ async def test_kubectl_style_client_can_read(api: Api) -> None:
         async with s.get(api.url + "/api/v1/namespaces", headers={"Authorization": f"Bearer {api.token}"}) as r:
             body = await r.json()
     assert {i["metadata"]["name"] for i in body["items"]} >= {"default", "kube-system"}
+
+
+async def test_client_bind_carries_cas_and_annotations(api: Api) -> None:
+    from orchestrator.client import Client
+    from orchestrator.model import errors
+    _, created = await api.call("POST", PODS, json=pod("cb"))
+    rv = created["metadata"]["resourceVersion"]
+    async with Client(api.url, api.token) as client:
+        try:
+            await client.bind("default", "cb", "n1", expected_rv=str(int(rv) - 1))
+            raise AssertionError("a stale resourceVersion must be refused")
+        except errors.Conflict:
+            pass
+        await client.bind("default", "cb", "n1", expected_rv=rv, annotations={"orch.io/gpu-devices": "GPU-1"})
+    _, bound = await api.call("GET", f"{PODS}/cb")
+    assert bound["spec"]["nodeName"] == "n1"
+    assert bound["metadata"]["annotations"]["orch.io/gpu-devices"] == "GPU-1"
