@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from orchestrator.cli import columns
+from orchestrator.model import columns
 from orchestrator.cli.merging import LAST_APPLIED
 from orchestrator.cli.sheets import Sheet, mapping_lines
-from orchestrator.cli.tables import NONE, age, dig
+from orchestrator.model.tables import NONE, age, dig
 
 Obj = dict[str, Any]
 HIDDEN_ANNOTATIONS = (LAST_APPLIED, "kubectl.kubernetes.io/last-applied-configuration")

@@ -10,7 +10,7 @@ from typing import Any
 from orchestrator.cli import printing
 from orchestrator.cli.common import (CliError, add_client_flags, add_namespace_flags, check_selectors, env,
                                      namespace_of, out, run_client, split_targets)
-from orchestrator.cli.tables import format_row, render
+from orchestrator.model.tables import format_row, render
 from orchestrator.client import Client
 from orchestrator.model.errors import NotFound
 from orchestrator.model.registry import Kind

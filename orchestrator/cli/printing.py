@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.cli.columns import columns_for
+from orchestrator.model.columns import columns_for
 from orchestrator.cli.manifests import resource_label
 from orchestrator.model.codec import to_builtins
 from orchestrator.model.registry import Kind

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from orchestrator.cli.tables import NONE, render
+from orchestrator.model.tables import NONE, render
 
 MAX_KEY_WIDTH = 26  # keys longer than this do not push every value further right
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 from orchestrator.cli.common import CliError, add_client_flags, out, run_client
 from orchestrator.cli.printing import as_dict, now_utc
-from orchestrator.cli.tables import age, dig, render
+from orchestrator.model.tables import age, dig, render
 from orchestrator.client import Client
 from orchestrator.model.errors import NotFound
 from orchestrator.server.credentials import (EXPIRES_ANNOTATION, JOIN_TOKEN_TYPE, NODE_CREDENTIAL_TYPE,

@@ -17,7 +17,7 @@ from orchestrator.model.patching import merge_patch
 from orchestrator.model.errors import BadRequest, MethodNotAllowed, NotFound, ServiceUnavailable
 from orchestrator.model.pods import referenced_secrets
 from orchestrator.model.registry import REGISTRY, Kind
-from orchestrator.server import logs_proxy, paths, responses, watching
+from orchestrator.server import logs_proxy, paths, responses, tables, watching
 from orchestrator.server.auth import authorize
 from orchestrator.server.state import KIND, PRINCIPAL, STATE, VERB, ServerState
 
@@ -100,6 +100,8 @@ async def _dispatch(request: web.Request, state: ServerState, rp: paths.Resource
             kind, ns, label_selector=request.query.get("labelSelector", ""),
             field_selector=request.query.get("fieldSelector", ""), limit=_int_param(request, "limit") or 0,
             continue_=request.query.get("continue", ""))
+        if tables.wants_table(request):
+            return responses.raw(tables.table(kind, [e.obj for e in entries], resource_version=rv, continue_=cont))
         return responses.object_list(kind, entries, rv, cont, remaining)
     if verb == "watch":
         return await watching.serve_watch(request, state, kind, ns)
@@ -108,7 +110,10 @@ async def _dispatch(request: web.Request, state: ServerState, rp: paths.Resource
     if sub == "log":
         return await logs_proxy.proxy_logs(request, state, namespace=ns, name=name)
     if verb == "get":
-        return responses.raw(objects.get(kind, ns, name).raw)
+        entry = objects.get(kind, ns, name)
+        if tables.wants_table(request):
+            return responses.raw(tables.table(kind, [entry.obj], resource_version=entry.rv))
+        return responses.raw(entry.raw)
     if verb == "create":
         if sub == "binding":
             return await _bind(request, state, ns, name)

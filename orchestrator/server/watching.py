@@ -21,6 +21,7 @@ from orchestrator.model import codec
 from orchestrator.model.base import Object
 from orchestrator.model.errors import ApiError, BadRequest, Gone
 from orchestrator.model.registry import Kind
+from orchestrator.server import tables
 from orchestrator.server.state import ServerState
 from orchestrator.store.filtering import compile_predicate, transition
 from orchestrator.store.events import ADDED, BOOKMARK, ERROR, wire_event
@@ -98,6 +99,13 @@ async def serve_watch(request: web.Request, state: ServerState, kind: Kind, name
         await send(gone)
         return await _finish(response, websocket)
     state.metrics.counter("orch_watches_total", "Watches started by kind").inc(kind=kind.kind)
+    if tables.wants_table(request):  # kubectl get -w: rows, not objects
+        plain_send, first = send, [True]
+
+        async def send(line: bytes) -> None:
+            shaped = tables.table_event(kind, line, first=first[0])
+            first[0] = False
+            await plain_send(shaped)
     pump = _pump(state, kind, namespace, since, predicate, send, bookmarks)
     try:
         if websocket:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator.cli import columns
+from orchestrator.model import columns
 from orchestrator.cli.printing import as_list, names, no_resources, render_objects, table
-from orchestrator.cli.tables import age, dig, human_duration, render
+from orchestrator.model.tables import age, dig, human_duration, render
 from orchestrator.model.registry import REGISTRY
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)

@@ -92,6 +92,9 @@ def test_kubectl_apply_validates_through_the_server(orch_server, tmp_path: Path)
     configured = run("apply", "-f", str(smaller))
     assert configured.returncode == 0 and "configured" in configured.stdout, configured.stderr
     assert run("get", "deployment", "web", "-n", "demo", "-o", "jsonpath={.spec.replicas}").stdout == "2"
+    table = run("get", "deployments", "-n", "demo").stdout.splitlines()  # server-side Table columns
+    assert table[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], table
+    assert table[1].split()[:2] == ["web", "0/2"], table
     typo = tmp_path / "typo.yaml"
     typo.write_text((CONFIGS / "pod.yaml").read_text().replace("image:", "imagee:", 1))
     refused = run("apply", "-f", str(typo))

@@ -240,3 +240,17 @@ async def test_client_bind_carries_cas_and_annotations(api: Api) -> None:
     _, bound = await api.call("GET", f"{PODS}/cb")
     assert bound["spec"]["nodeName"] == "n1"
     assert bound["metadata"]["annotations"]["orch.io/gpu-devices"] == "GPU-1"
+
+
+async def test_table_answers_for_kubectl(api: Api) -> None:
+    await api.call("POST", PODS, json=pod("t1"))
+    accept = {"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}
+    status, body = await api.call("GET", PODS, headers=accept)
+    assert status == 200 and body["kind"] == "Table"
+    names = [c["name"] for c in body["columnDefinitions"]]
+    assert names[:5] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert {c["name"]: c["priority"] for c in body["columnDefinitions"]}["NODE"] == 1  # -o wide only
+    assert body["rows"][0]["cells"][:3] == ["t1", "0/1", "Pending"]
+    assert body["rows"][0]["object"]["metadata"]["name"] == "t1"
+    status, one = await api.call("GET", f"{PODS}/t1", headers=accept)
+    assert one["kind"] == "Table" and len(one["rows"]) == 1

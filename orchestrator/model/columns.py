@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from orchestrator.cli.tables import NONE, Column, age, age_of, dig, human_duration, labels_text, name_of, parse_time
+from orchestrator.model.tables import NONE, Column, age, age_of, dig, human_duration, labels_text, name_of, parse_time
 from orchestrator.model.quantities import parse_bytes
 
 GPU = "nvidia.com/gpu"
