@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from orchestrator import logs
 from orchestrator.client import Client, find_config
@@ -149,3 +151,16 @@ def configure_logging(*, fmt: str = "console", level: str = "warning") -> None:
 def out(line: str = "") -> None:
     """Command output: stdout, flushed (watchers read it line by line through pipes)."""
     print(line, flush=True)
+
+
+async def get_named(client: Client, kind: Kind, names: list[str], *, namespace: str) -> tuple[list[Any], bool]:
+    """The named objects that exist, and whether any was missing (each reported like kubectl)."""
+    found: list[Any] = []
+    missing = False
+    for name in names:
+        try:
+            found.append(await client.get(kind, name, namespace=namespace))
+        except NotFound as exc:
+            print(f"Error from server (NotFound): {exc.message}", file=sys.stderr)
+            missing = True
+    return found, missing

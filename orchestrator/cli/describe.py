@@ -6,12 +6,12 @@ import argparse
 import sys
 from typing import Any
 
-from orchestrator.cli.common import (CliError, add_client_flags, add_namespace_flags, namespace_of, out,
+from orchestrator.cli.common import (CliError, add_client_flags, get_named, add_namespace_flags, namespace_of, out,
                                      run_client, split_targets)
 from orchestrator.cli.describing import describe, events_for
 from orchestrator.cli.printing import as_dict, now_utc
 from orchestrator.client import Client
-from orchestrator.model.errors import ApiError, NotFound
+from orchestrator.model.errors import ApiError
 from orchestrator.model.registry import REGISTRY, Kind
 
 
@@ -38,12 +38,7 @@ async def _describe(client: Client, args: argparse.Namespace, kind: Kind, names:
     failed = False
     objs: list[Any] = []
     if names:
-        for name in names:
-            try:
-                objs.append(await client.get(kind, name, namespace=ns))
-            except NotFound as exc:
-                print(f"Error from server (NotFound): {exc.message}", file=sys.stderr)
-                failed = True
+        objs, failed = await get_named(client, kind, names, namespace=ns)
     else:
         objs = (await client.list_all(kind, namespace=ns, label_selector=args.selector)).items
         if not objs:

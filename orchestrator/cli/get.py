@@ -8,11 +8,10 @@ from contextlib import aclosing
 from typing import Any
 
 from orchestrator.cli import printing
-from orchestrator.cli.common import (CliError, add_client_flags, add_namespace_flags, check_selectors, env,
+from orchestrator.cli.common import (CliError, add_client_flags, get_named, add_namespace_flags, check_selectors, env,
                                      namespace_of, out, run_client, split_targets)
 from orchestrator.model.tables import format_row, render
 from orchestrator.client import Client
-from orchestrator.model.errors import NotFound
 from orchestrator.model.registry import Kind
 
 
@@ -52,12 +51,8 @@ async def _get(client: Client, args: argparse.Namespace, targets: list[tuple[Kin
         objs: list[Any] = []
         rv = ""
         if names:
-            for name in names:
-                try:
-                    objs.append(await client.get(kind, name, namespace=ns))
-                except NotFound as exc:
-                    print(f"Error from server (NotFound): {exc.message}", file=sys.stderr)
-                    failed = True
+            objs, missing = await get_named(client, kind, names, namespace=ns)
+            failed = failed or missing
         else:
             listed = await client.list_all(kind, namespace=ns, label_selector=args.selector,
                                            field_selector=args.field_selector)

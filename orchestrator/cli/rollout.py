@@ -190,7 +190,7 @@ async def undo(client: Client, namespace: str, name: str, args: argparse.Namespa
 async def restart(client: Client, namespace: str, name: str, args: argparse.Namespace) -> int:
     d = await client.get("deployments", name, namespace=namespace)
     if d.spec.paused:
-        raise CliError(f"can't restart paused deployment (run rollout resume first)")
+        raise CliError("can't restart paused deployment (run rollout resume first)")
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     await client.patch("deployments", name, {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}},
                        namespace=namespace)

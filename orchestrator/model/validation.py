@@ -120,15 +120,8 @@ def _deployment(obj: Deployment, errs: list[StatusCause]) -> None:
     spec = obj.spec
     _nonneg(spec.replicas, "spec.replicas", errs)
     validate_pod_template(spec.selector, spec.template, errs, kind="Deployment")
-    if (st := spec.strategy) is not None:
-        if st.type and st.type not in ("RollingUpdate", "Recreate"):
-            errs.append(fe.not_supported("spec.strategy.type", st.type, ("Recreate", "RollingUpdate")))
-        if st.rolling_update is not None:
-            if st.type == "Recreate":
-                errs.append(fe.forbidden("spec.strategy.rollingUpdate",
-                                         "may not be specified when strategy `type` is 'Recreate'"))
-            else:
-                _rolling_update(st.rolling_update, "spec.strategy.rollingUpdate", errs)
+    if spec.strategy is not None:
+        _strategy(spec.strategy, "spec.strategy", "Recreate", errs)
     _nonneg(spec.min_ready_seconds, "spec.minReadySeconds", errs)
     _nonneg(spec.revision_history_limit, "spec.revisionHistoryLimit", errs)
     pds = spec.progress_deadline_seconds
@@ -137,6 +130,17 @@ def _deployment(obj: Deployment, errs: list[StatusCause]) -> None:
             errs.append(fe.invalid("spec.progressDeadlineSeconds", pds, _NONNEG))
         elif pds <= spec.min_ready_seconds:
             errs.append(fe.invalid("spec.progressDeadlineSeconds", pds, "must be greater than minReadySeconds"))
+
+
+def _strategy(st: Any, path: str, other: str, errs: list[StatusCause]) -> None:
+    """A Deployment's or DaemonSet's strategy: RollingUpdate (with its knobs) or `other`."""
+    if st.type and st.type not in ("RollingUpdate", other):
+        errs.append(fe.not_supported(f"{path}.type", st.type, tuple(sorted((other, "RollingUpdate")))))
+    if st.rolling_update is not None:
+        if st.type == other:
+            errs.append(fe.forbidden(f"{path}.rollingUpdate", f"may not be specified when strategy `type` is '{other}'"))
+        else:
+            _rolling_update(st.rolling_update, f"{path}.rollingUpdate", errs)
 
 
 def _replicaset(obj: ReplicaSet, errs: list[StatusCause]) -> None:
@@ -150,15 +154,8 @@ def _daemonset(obj: DaemonSet, errs: list[StatusCause]) -> None:
     validate_pod_template(spec.selector, spec.template, errs, kind="DaemonSet")
     _nonneg(spec.min_ready_seconds, "spec.minReadySeconds", errs)
     _nonneg(spec.revision_history_limit, "spec.revisionHistoryLimit", errs)
-    if (st := spec.update_strategy) is not None:
-        if st.type and st.type not in ("RollingUpdate", "OnDelete"):
-            errs.append(fe.not_supported("spec.updateStrategy.type", st.type, ("OnDelete", "RollingUpdate")))
-        if st.rolling_update is not None:
-            if st.type == "OnDelete":
-                errs.append(fe.forbidden("spec.updateStrategy.rollingUpdate",
-                                         "may not be specified when strategy `type` is 'OnDelete'"))
-            else:
-                _rolling_update(st.rolling_update, "spec.updateStrategy.rollingUpdate", errs)
+    if spec.update_strategy is not None:
+        _strategy(spec.update_strategy, "spec.updateStrategy", "OnDelete", errs)
 
 
 def _job(obj: Job, errs: list[StatusCause]) -> None:

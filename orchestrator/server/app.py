@@ -10,7 +10,8 @@ from orchestrator.server.state import STATE, ServerState
 
 
 def build_app(state: ServerState) -> web.Application:
-    app = web.Application(middlewares=[api_middleware], client_max_size=state.settings.api.max_body_bytes)
+    limit = state.settings.api.max_body_bytes
+    app = web.Application(middlewares=[api_middleware(state.metrics, body_limit=limit)], client_max_size=limit)
     app[STATE] = state
     r = app.router
     for path, handler in (("/healthz", discovery.healthz), ("/livez", discovery.healthz),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
@@ -70,77 +70,88 @@ def _error_event(err: ApiError) -> bytes:
 
 async def serve_watch(request: web.Request, state: ServerState, kind: Kind, namespace: str) -> web.StreamResponse:
     predicate = compile_predicate(label_selector=request.query.get("labelSelector", ""),
-                                            field_selector=request.query.get("fieldSelector", ""))
+                                  field_selector=request.query.get("fieldSelector", ""))
     since = _since(request)
     bookmarks = request.query.get("allowWatchBookmarks", "").lower() in ("true", "1")
     timeout = request.query.get("timeoutSeconds", "")
     limit_s = float(timeout) if timeout.isdigit() else None
-    if since is not None and since < state.store.compacted:
-        gone: bytes | None = _error_event(Gone(f"too old resource version: {since} ({state.store.compacted})"))
-    else:
-        gone = None
     websocket = request.headers.get("Upgrade", "").lower() == "websocket"
-    if websocket:
-        ws = web.WebSocketResponse(heartbeat=30.0, compress=False)
-        await ws.prepare(request)
-
-        async def send(line: bytes) -> None:
-            await ws.send_frame(line, WSMsgType.TEXT)
-        response: web.StreamResponse = ws
-    else:
-        resp = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
-        resp.enable_chunked_encoding()
-        await resp.prepare(request)
-
-        async def send(line: bytes) -> None:
-            await resp.write(line + b"\n")
-        response = resp
-    if gone is not None:
-        await send(gone)
+    response, send = await (_open_websocket(request) if websocket else _open_stream(request))
+    if since is not None and since < state.store.compacted:
+        await send(_error_event(Gone(f"too old resource version: {since} ({state.store.compacted})")))
         return await _finish(response, websocket)
     state.metrics.counter("orch_watches_total", "Watches started by kind").inc(kind=kind.kind)
     if tables.wants_table(request):  # kubectl get -w: rows, not objects
-        plain_send, first = send, [True]
+        send = _as_table_rows(kind, send)
 
-        async def send(line: bytes) -> None:
-            shaped = tables.table_event(kind, line, first=first[0])
-            first[0] = False
-            await plain_send(shaped)
-    pump = _pump(state, kind, namespace, since, predicate, send, bookmarks)
+    def pump() -> Awaitable[None]:
+        return _pump(state, kind, namespace, since, predicate, send, bookmarks)
+
     try:
-        if websocket:
-            await _until_closed(ws, pump, limit_s)
+        if isinstance(response, web.WebSocketResponse):
+            await _until_closed(response, pump, limit_s)
         else:
             with contextlib.suppress(asyncio.TimeoutError):
                 async with asyncio.timeout(limit_s):
-                    await pump
+                    await pump()
     except ConnectionResetError:
         pass
-    finally:
-        if not isinstance(pump, asyncio.Task):
-            pump.close()  # type: ignore[union-attr]
     return await _finish(response, websocket)
 
 
+Send = Callable[[bytes], Awaitable[None]]
+
+
+async def _open_websocket(request: web.Request) -> tuple[web.StreamResponse, Send]:
+    ws = web.WebSocketResponse(heartbeat=30.0, compress=False)
+    await ws.prepare(request)
+
+    async def send(line: bytes) -> None:
+        await ws.send_frame(line, WSMsgType.TEXT)
+    return ws, send
+
+
+async def _open_stream(request: web.Request) -> tuple[web.StreamResponse, Send]:
+    resp = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
+    resp.enable_chunked_encoding()
+    await resp.prepare(request)
+
+    async def send(line: bytes) -> None:
+        await resp.write(line + b"\n")
+    return resp, send
+
+
+def _as_table_rows(kind: Kind, send: Send) -> Send:
+    first = True
+
+    async def send_rows(line: bytes) -> None:
+        nonlocal first
+        shaped = tables.table_event(kind, line, first=first)
+        first = False
+        await send(shaped)
+    return send_rows
+
+
 async def _pump(state: ServerState, kind: Kind, namespace: str, since: int | None,
-                predicate: Callable[[Object], bool] | None, send: Callable[[bytes], object], bookmarks: bool) -> None:
+                predicate: Callable[[Object], bool] | None, send: Send, bookmarks: bool) -> None:
     interval = state.settings.api.bookmark_interval_s
     loop = asyncio.get_running_loop()
     next_bookmark = loop.time() + interval
     try:
         async for line in _events(state, kind, namespace, since, predicate):
-            await send(line)  # type: ignore[misc]
+            await send(line)
             if bookmarks and loop.time() >= next_bookmark:
                 next_bookmark = loop.time() + interval
-                await send(_bookmark(kind, state.store.revision))  # type: ignore[misc]
+                await send(_bookmark(kind, state.store.revision))
     except ApiError as err:  # fell behind, shutting down, compacted meanwhile
         with contextlib.suppress(ConnectionResetError, RuntimeError):
-            await send(_error_event(err))  # type: ignore[misc]
+            await send(_error_event(err))
 
 
-async def _until_closed(ws: web.WebSocketResponse, pump: object, limit_s: float | None) -> None:
+async def _until_closed(ws: web.WebSocketResponse, pump: Callable[[], Awaitable[None]],
+                        limit_s: float | None) -> None:
     """Run the pump until it ends, the client closes, or the time limit passes."""
-    pump_task = asyncio.ensure_future(pump)  # type: ignore[arg-type]
+    pump_task = asyncio.ensure_future(pump())
 
     async def reader() -> None:
         async for msg in ws:
