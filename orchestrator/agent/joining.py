@@ -69,10 +69,10 @@ def capacity_digest(fp: NodeFingerprint) -> str:
 
 
 def join_request(*, name: str, address: str, fp: NodeFingerprint, runtime: str,
-                 labels: dict[str, str]) -> dict[str, Any]:
+                 labels: dict[str, str], runtime_reason: str = "") -> dict[str, Any]:
     return {
         "name": name, "address": address, "labels": labels, "cpuMillis": fp.cpu.millis,
-        "memoryBytes": fp.memory.total_bytes, "runtime": runtime, "agentVersion": orchestrator.__version__,
+        "memoryBytes": fp.memory.total_bytes, "runtime": runtime, "runtimeReason": runtime_reason, "agentVersion": orchestrator.__version__,
         "gpus": [{"index": g.index, "uuid": g.uuid, "model": g.model, "memoryMiB": g.memory_mib or 0}
                  for g in fp.gpus],
         "os": fp.host.os, "arch": fp.host.arch, "kernel": fp.host.kernel, "osImage": os_image(), "role": "agent",

@@ -34,12 +34,10 @@ from orchestrator.client.events import EventRecorder
 from orchestrator.membership.gossiping import Gossiper
 from orchestrator.membership.tables import Member, MemberTable
 from orchestrator.membership.wire import PeerAuth
-from orchestrator.model.errors import ApiError
 from orchestrator.runtime import ContainerRuntime
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-RUNTIME_REASON_ANNOTATION = "orch.io/runtime-reason"
 
 
 async def until_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
@@ -70,7 +68,8 @@ async def run_agent(options: AgentOptions, *, stop: asyncio.Event) -> None:
         sock = listener.bind_listener(options.listen)
         address = listener.advertise_address(advertise=options.advertise, sock=sock, join_url=options.join_url)
         async with aiohttp.ClientSession() as session:
-            body = join_request(name=name, address=address, fp=fp, runtime=runtime.name, labels=options.labels)
+            body = join_request(name=name, address=address, fp=fp, runtime=runtime.name, labels=options.labels,
+                                runtime_reason=reason)
             answer = await until_stopped(join_cluster(session=session, join_url=options.join_url,
                                                       join_token=options.join_token, identity=identity, body=body,
                                                       timeout_s=options.request_timeout_s), stop)
@@ -80,7 +79,6 @@ async def run_agent(options: AgentOptions, *, stop: asyncio.Event) -> None:
                           identity=_identity(answer, old=identity, join_url=options.join_url))
             agent.table.update_me(address=address, capacity=capacity_digest(fp))
             agent.table.merge(answer.members, now=time.monotonic())
-            await agent.annotate(reason)
             await agent.run(sock=sock, stop=stop, message=f"orch agent is posting ready status ({runtime.name} "
                                                           "runtime)")
     finally:
@@ -135,13 +133,6 @@ class Agent:
         self.identity = _identity(answer, old=self.identity, join_url=self.options.join_url)
         save_identity(self.options.data_dir, self.identity)
         self.client.token = self.auth.bearer = self.identity.credential
-
-    async def annotate(self, reason: str) -> None:
-        try:
-            await self.client.patch("Node", self.name,
-                                    {"metadata": {"annotations": {RUNTIME_REASON_ANNOTATION: reason}}})
-        except ApiError as exc:
-            log.warning("could not annotate the Node with the runtime choice", error=exc.message)
 
     async def run(self, *, sock: socket.socket, stop: asyncio.Event, message: str) -> None:
         nodes = self.options.nodes

@@ -18,6 +18,8 @@ from orchestrator.model.quantities import QuantityValue, normalize_quantities
 Loose = dict[str, Any]
 
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+# Why the agent runs the runtime it runs (docker answered, or not): set on the Node at join.
+RUNTIME_REASON_ANNOTATION = "orch.io/runtime-reason"
 
 
 class Taint(Spec):

@@ -20,7 +20,7 @@ from orchestrator.model import codec, gpus, names
 from orchestrator.model.base import Condition, Spec, clone
 from orchestrator.model.cluster import Lease
 from orchestrator.model.errors import Conflict, Forbidden, Invalid, StatusCause
-from orchestrator.model.nodes import GpuDevice, Node, NodeAddress, Taint
+from orchestrator.model.nodes import RUNTIME_REASON_ANNOTATION, GpuDevice, Node, NodeAddress, Taint
 from orchestrator.model.registry import REGISTRY
 from orchestrator.server import credentials, responses
 from orchestrator.server.auth import digest
@@ -39,6 +39,7 @@ class JoinRequest(Spec):
     max_pods: int = 110
     gpus: list[GpuDevice] = msgspec.field(default_factory=list)
     runtime: str = ""
+    runtime_reason: str = ""          # a sentence: why this runtime (see RUNTIME_REASON_ANNOTATION)
     agent_version: str = ""
     os: str = "linux"
     arch: str = ""
@@ -79,6 +80,8 @@ def build_node(req: JoinRequest, *, existing: Node | None) -> Node:
     meta.labels.update({"kubernetes.io/hostname": req.name, "kubernetes.io/os": req.os or "linux",
                         "kubernetes.io/arch": {"x86_64": "amd64", "aarch64": "arm64"}.get(arch, arch),
                         "orch.io/runtime": req.runtime or "unknown", **req.labels})
+    if req.runtime_reason:
+        meta.annotations[RUNTIME_REASON_ANNOTATION] = req.runtime_reason
     if req.role == "sim":
         meta.labels["orch.io/simulated"] = "true"
     for key in (gpus.GPU_PRODUCT_LABEL, gpus.GPU_MEMORY_LABEL, gpus.GPU_COUNT_LABEL):
