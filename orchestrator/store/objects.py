@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from orchestrator.model import codec, defaults, patching, validation
+from orchestrator.model import codec, defaults, patching, strategic, validation
 from orchestrator.model.base import Object, clone
 from orchestrator.model.errors import (AlreadyExists, ApiError, BadRequest, Conflict, Forbidden, Invalid,
                                        NotFound, StatusCause, UnsupportedMediaType)
@@ -35,8 +35,8 @@ from orchestrator.store.store import Entry, Store
 FOREGROUND, ORPHAN = "foregroundDeletion", "orphan"
 POLICIES = ("Background", "Foreground", "Orphan")
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-MERGE_PATCH = ("application/merge-patch+json", "application/strategic-merge-patch+json",
-               "application/apply-patch+yaml")
+MERGE_PATCH = ("application/merge-patch+json", "application/apply-patch+yaml")
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 
 
@@ -218,9 +218,12 @@ class Objects:
             if not isinstance(patch, dict):
                 raise BadRequest("a merge patch must be a JSON object")
             apply = lambda doc: patching.merge_patch(doc, patch)
+        elif ctype == STRATEGIC_PATCH:
+            apply = lambda doc: strategic.strategic_merge_patch(doc, patch)
         else:
             raise UnsupportedMediaType(f"unsupported patch content type {content_type!r}; use "
-                                       f"application/merge-patch+json or application/json-patch+json")
+                                       f"application/merge-patch+json, application/strategic-merge-patch+json "
+                                       f"or application/json-patch+json")
 
         def patched(current: Object) -> Object | None:
             doc = apply(codec.to_builtins(current))

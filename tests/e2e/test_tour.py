@@ -95,6 +95,19 @@ def test_kubectl_apply_validates_through_the_server(orch_server, tmp_path: Path)
     table = run("get", "deployments", "-n", "demo").stdout.splitlines()  # server-side Table columns
     assert table[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], table
     assert table[1].split()[:2] == ["web", "0/2"], table
+    # kubectl sends a strategic merge patch: the container list merges by name, so a new image
+    # keeps the container's command and resources, and a new env var joins the list.
+    retagged = tmp_path / "retagged.yaml"
+    retagged.write_text(smaller.read_text().replace("busybox:latest", "busybox:v2").replace(
+        "command:", 'env: [{name: MODE, value: fast}]\n          command:'))
+    patched = run("apply", "-f", str(retagged))
+    assert patched.returncode == 0 and "configured" in patched.stdout, patched.stderr
+    live = json.loads(run("get", "deployment", "web", "-n", "demo", "-o", "json").stdout)
+    (container,) = live["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "orch-test/busybox:v2" and container["command"] == ["sleep", "3600"], container
+    assert container["resources"]["limits"]["memory"] == "32Mi" and container["env"] == [
+        {"name": "MODE", "value": "fast"}], container
+    assert "$setElementOrder/containers" not in json.dumps(live)
     typo = tmp_path / "typo.yaml"
     typo.write_text((CONFIGS / "pod.yaml").read_text().replace("image:", "imagee:", 1))
     refused = run("apply", "-f", str(typo))

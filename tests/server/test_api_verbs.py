@@ -114,6 +114,23 @@ async def test_merge_and_json_patch(api: Api) -> None:
     assert status == 415
 
 
+async def test_strategic_merge_patch_merges_containers_by_name(api: Api) -> None:
+    await api.call("POST", PODS, json=pod("s"))
+    smp = {"Content-Type": "application/strategic-merge-patch+json"}
+    _, before = await api.call("GET", f"{PODS}/s")
+    (container,) = before["spec"]["containers"]
+    status, body = await api.call("PATCH", f"{PODS}/s", headers=smp, data='{"spec":{"containers":[{"name":"%s",'
+                                  '"image":"busybox:3"}]},"metadata":{"finalizers":["x.io/a"]}}' % container["name"])
+    assert status == 200, body
+    assert body["spec"]["containers"] == [{**container, "image": "busybox:3"}]
+    status, body = await api.call("PATCH", f"{PODS}/s", headers=smp,
+                                  data='{"spec":{"containers":[{"image":"nameless"}]}}')
+    assert status == 422 and "spec.containers[0].name" in body["message"], body
+    status, body = await api.call("PATCH", f"{PODS}/s", headers=smp,
+                                  data='{"metadata":{"$deleteFromPrimitiveList/finalizers":["x.io/a"]}}')
+    assert status == 200 and not body["metadata"].get("finalizers"), body
+
+
 async def test_delete_with_finalizers_and_policies(api: Api) -> None:
     body = pod("f")
     body["metadata"]["finalizers"] = ["example.com/hold"]
