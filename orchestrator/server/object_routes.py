@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from aiohttp import web
 
 from orchestrator.model import codec
@@ -20,6 +21,7 @@ from orchestrator.model.registry import REGISTRY, Kind
 from orchestrator.server import logs_proxy, paths, responses, tables, watching
 from orchestrator.server.auth import authorize
 from orchestrator.server.state import KIND, PRINCIPAL, STATE, VERB, ServerState
+from orchestrator.store.objects import APPLY_PATCH
 
 
 PODS = REGISTRY.by_kind("Pod")
@@ -127,9 +129,14 @@ async def _dispatch(request: web.Request, state: ServerState, rp: paths.Resource
         entry = await objects.update(kind, obj, namespace=ns, name=name, subresource=sub)
         return responses.raw(entry.raw)
     if verb == "patch":
-        entry = await objects.patch(kind, namespace=ns, name=name, body=await _body(request),
-                                    content_type=request.headers.get("Content-Type", ""), subresource=sub)
-        return responses.raw(entry.raw)
+        ctype = request.headers.get("Content-Type", "")
+        body = await _body(request)
+        code = 200
+        if ctype.split(";")[0].strip().lower() == APPLY_PATCH:
+            body = _yaml_as_json(body)
+            code = 200 if state.store.get_entry(kind.key(ns, name)) else 201  # server-side apply may create
+        entry = await objects.patch(kind, namespace=ns, name=name, body=body, content_type=ctype, subresource=sub)
+        return responses.raw(entry.raw, code)
     if verb == "delete":
         opts = await _delete_options(request)
         entry, gone = await objects.delete(kind, namespace=ns, name=name, **opts)
@@ -197,7 +204,8 @@ async def _bind(request: web.Request, state: ServerState, ns: str, name: str) ->
     entry = await state.objects.bind(namespace=ns, name=name, node_name=target["name"], expected_rv=expected,
                                      annotations=annotations if isinstance(annotations, dict) else None)
     return responses.status_ok(f'pod "{name}" bound to node "{target["name"]}"',
-                               {"name": name, "kind": "pods", "resourceVersion": entry.obj.metadata.resource_version})
+                               {"name": name, "kind": "pods", "resourceVersion": entry.obj.metadata.resource_version},
+                               code=201)  # Kubernetes answers a Binding with 201 Created
 
 
 def _scale_body(kind: Kind, obj: Any) -> dict[str, Any]:
@@ -230,3 +238,16 @@ async def _scale(request: web.Request, state: ServerState, rp: paths.ResourcePat
     entry = await state.objects.patch(kind, namespace=ns, name=name, body=patch,
                                       content_type="application/merge-patch+json")
     return responses.raw(codec.encode(_scale_body(kind, entry.obj)))
+
+
+def _yaml_as_json(body: bytes) -> bytes:
+    """A server-side apply body is YAML (JSON is YAML too): one document, as JSON."""
+    if body.lstrip()[:1] in (b"{", b"["):
+        return body
+    try:
+        doc = yaml.safe_load(body)
+    except yaml.YAMLError as exc:
+        raise BadRequest(f"the apply body is not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise BadRequest("the apply body must be one YAML object (a mapping)")
+    return codec.encode(doc)

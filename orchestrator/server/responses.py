@@ -33,8 +33,9 @@ def object_list(kind: Kind, entries: list[Entry], rv: int, continue_: str = "",
     return raw(body)
 
 
-def status_ok(message: str = "", details: dict[str, object] | None = None) -> web.Response:
-    body = {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Success", "message": message}
+def status_ok(message: str = "", details: dict[str, object] | None = None, code: int = 200) -> web.Response:
+    body = {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Success", "message": message,
+            "code": code}
     if details:
         body["details"] = details
-    return raw(codec.encode(body))
+    return raw(codec.encode(body), code)

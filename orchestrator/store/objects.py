@@ -35,7 +35,8 @@ from orchestrator.store.store import Entry, Store
 FOREGROUND, ORPHAN = "foregroundDeletion", "orphan"
 POLICIES = ("Background", "Foreground", "Orphan")
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-MERGE_PATCH = ("application/merge-patch+json", "application/apply-patch+yaml")
+APPLY_PATCH = "application/apply-patch+yaml"  # server-side apply: kubectl apply --server-side
+MERGE_PATCH = ("application/merge-patch+json", APPLY_PATCH)
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 
@@ -225,6 +226,9 @@ class Objects:
                                        f"application/merge-patch+json, application/strategic-merge-patch+json "
                                        f"or application/json-patch+json")
 
+        if ctype == APPLY_PATCH and not subresource and self.store.get_entry(kind.key(namespace, name)) is None:
+            return await self._apply_create(kind, patch, namespace=namespace, name=name)
+
         def patched(current: Object) -> Object | None:
             doc = apply(codec.to_builtins(current))
             new = codec.convert(doc, kind.type, kind=kind.kind)
@@ -239,6 +243,17 @@ class Objects:
             return self._merge_update(kind, current, new, subresource)
 
         return await self._mutate(kind, kind.key(namespace, name), name, patched)
+
+    async def _apply_create(self, kind: Kind, doc: dict[str, object], *, namespace: str, name: str) -> Entry:
+        """Server-side apply of an object that does not exist yet creates it (as Kubernetes does).
+
+        Managed fields are not tracked: a later apply merges like a merge patch."""
+        obj = codec.convert(doc, kind.type, kind=kind.kind)
+        if obj.metadata.name and obj.metadata.name != name:
+            raise BadRequest(f"the name in the body ({obj.metadata.name!r}) does not match the name in the URL "
+                             f"({name!r})")
+        obj.metadata.name = name
+        return await self.create(kind, obj, namespace=namespace)
 
     # ---- delete ----------------------------------------------------------------------------
 

@@ -112,3 +112,8 @@ def test_kubectl_apply_validates_through_the_server(orch_server, tmp_path: Path)
     typo.write_text((CONFIGS / "pod.yaml").read_text().replace("image:", "imagee:", 1))
     refused = run("apply", "-f", str(typo))
     assert refused.returncode != 0 and "spec.containers[0].imagee: unknown field" in refused.stderr
+    # Server-side apply creates what is missing, then merges into what exists.
+    server_side = run("apply", "--server-side", "-f", str(CONFIGS / "configmap.yaml"))
+    assert server_side.returncode == 0 and "configmap/web-config serverside-applied" in server_side.stdout, \
+        server_side.stderr
+    assert run("get", "configmap", "web-config", "-n", "demo", "-o", "name").stdout.strip() == "configmap/web-config"

@@ -34,7 +34,7 @@ async def test_raw_http_bindings_race_and_only_one_per_pod_wins(api: Api) -> Non
 
     attempts = [(p, d) for p in pods for d in range(4)]  # 16 requests, 4 per pod
     statuses = await asyncio.gather(*(bind(p, d) for p, d in attempts))
-    assert sorted(statuses) == [200] * 4 + [409] * 12
+    assert sorted(statuses) == [201] * 4 + [409] * 12
     for p in pods:
         got = await get_pod(api, p["metadata"]["name"])
         assert got["spec"]["nodeName"] == "gpu-0"

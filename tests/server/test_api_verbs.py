@@ -180,7 +180,7 @@ async def test_binding(api: Api) -> None:
     binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "b"},
                "target": {"apiVersion": "v1", "kind": "Node", "name": "n1"}}
     status, body = await api.call("POST", f"{PODS}/b/binding", json=binding)
-    assert status == 201 or status == 200, body
+    assert status == 201, body
     _, got = await api.call("GET", f"{PODS}/b")
     assert got["spec"]["nodeName"] == "n1"
     status, body = await api.call("POST", f"{PODS}/b/binding", json=binding)
@@ -271,3 +271,22 @@ async def test_table_answers_for_kubectl(api: Api) -> None:
     assert body["rows"][0]["object"]["metadata"]["name"] == "t1"
     status, one = await api.call("GET", f"{PODS}/t1", headers=accept)
     assert one["kind"] == "Table" and len(one["rows"]) == 1
+
+
+async def test_server_side_apply_creates_then_merges_and_reads_yaml(api: Api) -> None:
+    apply = {"Content-Type": "application/apply-patch+yaml"}
+    cms = "/api/v1/namespaces/default/configmaps"
+    status, body = await api.call("PATCH", f"{cms}/ssa?fieldManager=kubectl", headers=apply,
+                                  data="apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: '1'\n")
+    assert status == 201, body
+    assert body["data"] == {"a": "1"}
+    status, body = await api.call("PATCH", f"{cms}/ssa", headers=apply, data='{"data": {"b": "2"}}')
+    assert status == 200 and body["data"] == {"a": "1", "b": "2"}, body
+    status, body = await api.call("PATCH", f"{cms}/other", headers=apply,
+                                  data="apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\n")
+    assert status == 400 and "does not match" in body["message"], body
+    status, body = await api.call("PATCH", f"{cms}/bad", headers=apply, data="a: [unclosed")
+    assert status == 400 and "YAML" in body["message"], body
+    status, _ = await api.call("GET", f"{cms}/bad")
+    assert status == 404
+
