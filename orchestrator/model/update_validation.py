@@ -21,6 +21,7 @@ import msgspec
 
 from orchestrator.model import field_errors as fe
 from orchestrator.model.errors import StatusCause
+from orchestrator.model.gpus import GPU_DEVICES_ANNOTATION
 from orchestrator.model.pods import Pod, PodSpec
 
 _IMMUTABLE = "field is immutable"
@@ -64,6 +65,10 @@ def _comparable(spec: PodSpec, *, images_from: PodSpec, tolerations_from: PodSpe
 
 
 def _pod(new: Pod, old: Pod, errs: list[StatusCause]) -> None:
+    devices = old.metadata.annotations.get(GPU_DEVICES_ANNOTATION)
+    if old.spec.node_name and new.metadata.annotations.get(GPU_DEVICES_ANNOTATION) != devices:
+        errs.append(fe.forbidden(f"metadata.annotations[{GPU_DEVICES_ANNOTATION}]",
+                                 "the GPUs of a bound pod are given at binding and cannot change"))
     if new.spec == old.spec:
         return
     if any(t not in new.spec.tolerations for t in old.spec.tolerations):

@@ -20,6 +20,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Callable
+from typing import Any
 from datetime import datetime, timezone
 
 from orchestrator.model import codec, defaults, patching, strategic, validation
@@ -27,9 +28,11 @@ from orchestrator.model.base import Object, clone
 from orchestrator.model.errors import (AlreadyExists, ApiError, BadRequest, Conflict, Forbidden, Invalid,
                                        NotFound, StatusCause, UnsupportedMediaType)
 from orchestrator.model.field_errors import invalid_error
+from orchestrator.model.gpus import GPU_DEVICES_ANNOTATION, assigned_gpus, gpu_devices_annotation
 from orchestrator.model.registry import REGISTRY, Kind
 from orchestrator.model.update_validation import validate_update
 from orchestrator.store.filtering import compile_predicate
+from orchestrator.store.gpu_ledger import GpuLedger
 from orchestrator.store.store import Entry, Store
 
 FOREGROUND, ORPHAN = "foregroundDeletion", "orphan"
@@ -68,6 +71,7 @@ class Objects:
     def __init__(self, store: Store, *, clock: Callable[[], str] = now_rfc3339) -> None:
         self.store = store
         self.clock = clock
+        self.gpus = GpuLedger(store)
 
     # ---- reads -----------------------------------------------------------------------------
 
@@ -135,12 +139,22 @@ class Objects:
                 meta.name = meta.generate_name + "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
             self._validate(kind, obj)
             try:
+                if kind.kind == "Pod" and obj.spec.node_name:  # type: ignore[attr-defined]
+                    return await self._create_bound_pod(kind, obj)
                 return await self.store.create(kind.key(namespace, meta.name), obj)
             except AlreadyExists:
                 if not generated:
                     raise AlreadyExists(f"{_what(kind, meta.name)} already exists", kind=kind.plural,
                                         name=meta.name) from None
         raise AlreadyExists(f"could not find a free name for generateName {meta.generate_name!r}")
+
+    async def _create_bound_pod(self, kind: Kind, pod: Any) -> Entry:
+        """A pod created with spec.nodeName (DaemonSet-style) gets its GPUs from the ledger."""
+        meta = pod.metadata
+        async with self.gpus.claiming(pod, pod.spec.node_name, assigned_gpus(pod)) as devices:
+            if devices:
+                meta.annotations.update(gpu_devices_annotation(devices))
+            return await self.store.create(kind.key(meta.namespace, meta.name), pod)
 
     @staticmethod
     def _check_envelope(kind: Kind, obj: Object) -> None:
@@ -329,6 +343,21 @@ class Objects:
         pods = REGISTRY.by_kind("Pod")
         if not node_name:
             raise Invalid("Binding is invalid: target.name: Required value", causes=[validation_cause("target.name", "Required value")])
+
+        current_entry = self.store.get_entry(pods.key(namespace, name))
+        if current_entry is not None and not current_entry.obj.spec.node_name:  # type: ignore[attr-defined]
+            pod = current_entry.obj
+            proposed = assigned_gpus(pod) if annotations is None or GPU_DEVICES_ANNOTATION not in annotations \
+                else [u for u in annotations[GPU_DEVICES_ANNOTATION].split(",") if u]
+            # A pod's spec never changes, so what it requests read here holds for the write below.
+            async with self.gpus.claiming(pod, node_name, proposed) as devices:
+                extra = {**(annotations or {}), **gpu_devices_annotation(devices)} if devices else annotations
+                return await self._bind(namespace, name, node_name, expected_rv, extra)
+        return await self._bind(namespace, name, node_name, expected_rv, annotations)
+
+    async def _bind(self, namespace: str, name: str, node_name: str, expected_rv: str,
+                    annotations: dict[str, str] | None) -> Entry:
+        pods = REGISTRY.by_kind("Pod")
 
         def bind(pod: Object) -> Object | None:
             if expected_rv and pod.metadata.resource_version != expected_rv:

@@ -32,19 +32,42 @@ async def test_raw_http_bindings_race_and_only_one_per_pod_wins(api: Api) -> Non
         status, _ = await api.call("POST", f"/api/v1/namespaces/default/pods/{name}/binding", json=body)
         return status
 
-    attempts = [(p, d) for p in pods for d in range(4)]  # 16 requests, 4 per pod
+    # 16 requests, 4 per pod, each pod on its own device: only the pod's CAS decides.
+    attempts = [(p, i) for i, p in enumerate(pods) for _ in range(4)]
     statuses = await asyncio.gather(*(bind(p, d) for p, d in attempts))
     assert sorted(statuses) == [201] * 4 + [409] * 12
-    for p in pods:
+    for i, p in enumerate(pods):
         got = await get_pod(api, p["metadata"]["name"])
         assert got["spec"]["nodeName"] == "gpu-0"
-        assert got["metadata"]["annotations"]["orch.io/gpu-devices"].startswith("GPU-gpu-0-")
+        assert got["metadata"]["annotations"]["orch.io/gpu-devices"] == f"GPU-gpu-0-{i:02d}"
         # a binding with the pod's old resourceVersion is refused too
         body = binding_body(namespace="default", name=p["metadata"]["name"], node_name="gpu-0",
                             resource_version=p["metadata"]["resourceVersion"], annotations={})
         status, _ = await api.call("POST", f"/api/v1/namespaces/default/pods/{p['metadata']['name']}/binding",
                                    json=body)
         assert status == 409
+
+
+async def test_two_schedulers_racing_for_one_device_never_share_it(api: Api) -> None:
+    """8 pods, 2 proposing each of 4 devices, all at once (two schedulers with stale views):
+    the server's ledger lets exactly one pod have each device."""
+    await add_node(api, "gpu-0", gpus=4)
+    pods = [await add_pod(api, f"nb-{i}", gpus=1) for i in range(8)]
+
+    async def bind(pod: dict[str, Any], device: int) -> tuple[int, str]:
+        name = pod["metadata"]["name"]
+        body = binding_body(namespace="default", name=name, node_name="gpu-0",
+                            resource_version=pod["metadata"]["resourceVersion"],
+                            annotations={"orch.io/gpu-devices": f"GPU-gpu-0-{device:02d}"})
+        status, answer = await api.call("POST", f"/api/v1/namespaces/default/pods/{name}/binding", json=body)
+        return status, answer.get("message", "")
+
+    answers = await asyncio.gather(*(bind(p, i % 4) for i, p in enumerate(pods)))
+    assert sorted(status for status, _ in answers) == [201] * 4 + [409] * 4, answers
+    assert all("is in use by pod default/nb-" in message for status, message in answers if status == 409), answers
+    bound = [await get_pod(api, p["metadata"]["name"]) for p in pods]
+    devices = [p["metadata"]["annotations"]["orch.io/gpu-devices"] for p in bound if p["spec"].get("nodeName")]
+    assert sorted(devices) == [f"GPU-gpu-0-{i:02d}" for i in range(4)]
 
 
 async def test_the_scheduler_over_http_never_binds_more_than_four(api: Api) -> None:

@@ -253,10 +253,10 @@ async def test_client_bind_carries_cas_and_annotations(api: Api) -> None:
             raise AssertionError("a stale resourceVersion must be refused")
         except errors.Conflict:
             pass
-        await client.bind("default", "cb", "n1", expected_rv=rv, annotations={"orch.io/gpu-devices": "GPU-1"})
+        await client.bind("default", "cb", "n1", expected_rv=rv, annotations={"example.com/placed-by": "test"})
     _, bound = await api.call("GET", f"{PODS}/cb")
     assert bound["spec"]["nodeName"] == "n1"
-    assert bound["metadata"]["annotations"]["orch.io/gpu-devices"] == "GPU-1"
+    assert bound["metadata"]["annotations"]["example.com/placed-by"] == "test"
 
 
 async def test_table_answers_for_kubectl(api: Api) -> None:
