@@ -2,9 +2,11 @@
 
 A node is eligible when the template's nodeSelector and required node affinity match it
 and its NoSchedule/NoExecute taints are tolerated (with the tolerations Kubernetes gives
-every daemon pod: not-ready, unreachable, unschedulable). Pods are created with
-`spec.nodeName` set, so they need no scheduler. Extra pods, pods on ineligible or
-vanished nodes and failed pods are deleted. Template changes roll out node by node
+every daemon pod: not-ready, unreachable, unschedulable). A pod already on a node stays
+while only NoSchedule taints are untolerated (Kubernetes' shouldContinueRunning): they keep
+new pods off, NoExecute evicts. Pods are created with `spec.nodeName` set, so they need no
+scheduler. Extra pods, pods on nodes they may not stay on or that vanished, and failed pods
+are deleted. Template changes roll out node by node
 (RollingUpdate, at most maxUnavailable nodes without an available pod) or wait for
 someone to delete the old pod (OnDelete). Pods carry `controller-revision-hash`.
 """
@@ -46,9 +48,10 @@ def daemon_spec(ds: DaemonSet) -> PodSpec:
     return spec
 
 
-def eligible_nodes(ds: DaemonSet, nodes: list[Node]) -> list[Node]:
+def eligible_nodes(ds: DaemonSet, nodes: list[Node], *,
+                   effects: tuple[str, ...] = ("NoSchedule", "NoExecute")) -> list[Node]:
     spec = daemon_spec(ds)
-    return [n for n in nodes if n.metadata.deletion_timestamp is None and fits_node(spec, n)]
+    return [n for n in nodes if n.metadata.deletion_timestamp is None and fits_node(spec, n, effects=effects)]
 
 
 def plan_daemonset(ds: DaemonSet, *, nodes: list[Node], owned: list[Pod], orphans: list[Pod], now: float) -> Plan:
@@ -60,6 +63,7 @@ def plan_daemonset(ds: DaemonSet, *, nodes: list[Node], owned: list[Pod], orphan
     current = ro.template_hash(ds.spec.template)
     mrs = ds.spec.min_ready_seconds
     eligible = {n.metadata.name for n in eligible_nodes(ds, nodes)}
+    may_stay = {n.metadata.name for n in eligible_nodes(ds, nodes, effects=("NoExecute",))}
     known = {n.metadata.name for n in nodes}
     by_node: dict[str, list[Pod]] = {}
     for p in pods:
@@ -69,7 +73,7 @@ def plan_daemonset(ds: DaemonSet, *, nodes: list[Node], owned: list[Pod], orphan
     deletes: list[Pod] = []
     keep: dict[str, Pod] = {}
     for node_name, here in by_node.items():
-        if node_name not in eligible:
+        if node_name not in may_stay:
             deletes += here  # ineligible, vanished (pod GC agrees) or unscheduled: not ours to keep
             continue
         failed = [p for p in here if p.status.phase == "Failed"]
@@ -80,6 +84,7 @@ def plan_daemonset(ds: DaemonSet, *, nodes: list[Node], owned: list[Pod], orphan
         if alive:
             keep[node_name] = alive[0]
             deletes += alive[1:]
+    keep = {n: p for n, p in keep.items() if n in eligible}  # the rest stay put, counted as misscheduled
     deletes += _rolling(ds, keep, eligible, current, now)
     if creating:
         spec = daemon_spec(ds)

@@ -3,8 +3,9 @@
 - A node whose heartbeat (its Lease `kube-node-lease/<node>`) is stale gets Ready=Unknown
   (reason NodeStatusUnknown); when it is fresh again, Ready=True is restored (only if it
   was this controller that set Unknown: otherwise the agent owns the condition).
-- Ready Unknown -> taint `node.kubernetes.io/unreachable:NoExecute`; Ready False ->
-  `node.kubernetes.io/not-ready:NoExecute`; Ready True -> neither. Taints carry timeAdded.
+- Ready Unknown -> taints `node.kubernetes.io/unreachable` NoSchedule and NoExecute; Ready
+  False -> `node.kubernetes.io/not-ready`, both effects; Ready True -> none. NoExecute
+  taints carry timeAdded.
 - Pods on a node with NoExecute taints are evicted (deleted, grace 0: the node cannot
   confirm) when a taint is not tolerated, or once the taint's age passes the least
   tolerationSeconds of the tolerations that match it (none: tolerated forever). A pod
@@ -27,6 +28,7 @@ READY = "Ready"
 UNKNOWN_REASON = "NodeStatusUnknown"
 NO_EXECUTE = "NoExecute"
 OUR_TAINTS = (NOT_READY_TAINT, UNREACHABLE_TAINT)
+OUR_EFFECTS = ("NoSchedule", NO_EXECUTE)
 
 
 def ready_condition(node: Node) -> Condition | None:
@@ -63,16 +65,19 @@ def wanted_ready(node: Node, *, stale: bool, now: float) -> Condition | None:
 
 
 def wanted_taints(taints: list[Taint], *, ready: str | None, now: float) -> list[Taint]:
+    """Our taint for the Ready state, in both effects (NoSchedule keeps new pods off, NoExecute
+    evicts running ones, as Kubernetes' TaintNodesByCondition and taint manager do)."""
     want = {"Unknown": UNREACHABLE_TAINT, "False": NOT_READY_TAINT}.get(ready or "True")
     out: list[Taint] = []
     for t in taints:
-        if t.key in OUR_TAINTS and t.effect == NO_EXECUTE and t.key != want:
+        if t.key in OUR_TAINTS and t.effect in OUR_EFFECTS and t.key != want:
             continue
         if t.effect == NO_EXECUTE and not t.time_added:
             t = Taint(key=t.key, value=t.value, effect=t.effect, time_added=format_micro(now))
         out.append(t)
-    if want is not None and not any(t.key == want and t.effect == NO_EXECUTE for t in out):
-        out.append(Taint(key=want, effect=NO_EXECUTE, time_added=format_micro(now)))
+    for effect in OUR_EFFECTS if want is not None else ():
+        if not any(t.key == want and t.effect == effect for t in out):
+            out.append(Taint(key=want, effect=effect, time_added=format_micro(now) if effect == NO_EXECUTE else None))
     return out
 
 

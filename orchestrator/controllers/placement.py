@@ -76,7 +76,8 @@ def selector_matches(spec: PodSpec, node: Node) -> bool:
     return all(labels.get(k) == v for k, v in spec.node_selector.items())
 
 
-def fits_node(spec: PodSpec, node: Node) -> bool:
-    """nodeSelector, required node affinity, and no untolerated NoSchedule/NoExecute taint."""
+def fits_node(spec: PodSpec, node: Node, *, effects: tuple[str, ...] = ("NoSchedule", "NoExecute")) -> bool:
+    """nodeSelector, required node affinity, and no untolerated taint of those effects (a pod
+    already running only has to tolerate NoExecute: NoSchedule keeps new pods off)."""
     return (selector_matches(spec, node) and affinity_matches(spec, node)
-            and not untolerated(node.spec.taints, spec.tolerations, effects=("NoSchedule", "NoExecute")))
+            and not untolerated(node.spec.taints, spec.tolerations, effects=effects))

@@ -63,6 +63,23 @@ def test_pods_on_gone_or_ineligible_nodes_and_extras_are_deleted() -> None:
     assert plan.of(UpdateStatus)[0].obj.status.number_misscheduled == 2
 
 
+def test_a_no_schedule_taint_keeps_new_pods_off_but_running_ones_stay() -> None:
+    """Kubernetes' shouldRun / shouldContinueRunning: a NoSchedule taint (a down node's
+    `unreachable:NoSchedule`, a taint an admin adds) creates nothing there and deletes nothing;
+    an untolerated NoExecute taint removes the pod."""
+    ds = make_ds()
+    down = [Taint(key="node.kubernetes.io/unreachable", effect="NoSchedule"),
+            Taint(key="node.kubernetes.io/unreachable", effect="NoExecute")]
+    nodes = [make_node("down", taints=down), make_node("drained", taints=[Taint(key="maint", effect="NoSchedule")]),
+             make_node("evicting", taints=[Taint(key="maint", effect="NoExecute")]), make_node("empty-down", taints=down)]
+    pods = [ds_pod(ds, "on-down", "down"), ds_pod(ds, "on-drained", "drained"), ds_pod(ds, "on-evicting", "evicting")]
+    plan = plan_daemonset(ds, nodes=nodes, owned=pods, orphans=[], now=NOW)
+    assert [d.name for d in plan.of(Delete)] == ["on-evicting"]
+    assert not plan.of(Create)
+    st = plan.of(UpdateStatus)[0].obj.status
+    assert (st.desired_number_scheduled, st.current_number_scheduled, st.number_misscheduled) == (0, 0, 3)
+
+
 def test_a_failed_daemon_pod_is_replaced() -> None:
     ds = make_ds()
     plan = plan_daemonset(ds, nodes=[make_node("n1")], owned=[ds_pod(ds, "dead", "n1", phase="Failed")], orphans=[],

@@ -24,8 +24,8 @@ def test_a_stale_node_becomes_unknown_and_tainted() -> None:
     ready = plan.of(UpdateStatus)[0].obj.status.conditions[-1]
     assert (ready.type, ready.status, ready.reason) == ("Ready", "Unknown", "NodeStatusUnknown")
     (patch,) = plan.of(Patch)
-    assert patch.patch["spec"]["taints"] == [{"key": UNREACHABLE, "effect": "NoExecute",
-                                              "timeAdded": format_micro(NOW)}]
+    assert patch.patch["spec"]["taints"] == [{"key": UNREACHABLE, "effect": "NoSchedule"},
+                                             {"key": UNREACHABLE, "effect": "NoExecute", "timeAdded": format_micro(NOW)}]
     assert plan.of(Record)[0].reason == "NodeNotReady"
 
 
@@ -33,12 +33,15 @@ def test_a_not_ready_node_gets_the_not_ready_taint() -> None:
     plan = plan_node(make_node("n1", ready="False"), stale=False, pods=[], now=NOW, paused=False,
                      default_toleration_s=300)
     assert not plan.of(UpdateStatus)  # the agent owns Ready=False
-    assert plan.of(Patch)[0].patch["spec"]["taints"][0]["key"] == "node.kubernetes.io/not-ready"
+    taints = plan.of(Patch)[0].patch["spec"]["taints"]
+    assert [(t["key"], t["effect"]) for t in taints] == [("node.kubernetes.io/not-ready", "NoSchedule"),
+                                                         ("node.kubernetes.io/not-ready", "NoExecute")]
 
 
 def test_a_fresh_node_is_restored_and_untainted() -> None:
     node = make_node("n1", ready="Unknown", reason="NodeStatusUnknown",
-                     taints=[unreachable(NOW - 10), Taint(key="dedicated", value="x", effect="NoSchedule")])
+                     taints=[unreachable(NOW - 10), Taint(key=UNREACHABLE, effect="NoSchedule"),
+                             Taint(key="dedicated", value="x", effect="NoSchedule")])
     plan = plan_node(node, stale=False, pods=[], now=NOW, paused=False, default_toleration_s=300)
     assert plan.of(UpdateStatus)[0].obj.status.conditions[-1].status == "True"
     assert plan.of(Patch)[0].patch["spec"]["taints"] == [{"key": "dedicated", "value": "x", "effect": "NoSchedule"}]
