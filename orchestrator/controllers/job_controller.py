@@ -52,7 +52,8 @@ class JobController:
         if job is None:
             return None
         plan = plan_job(job, owned=self.pods.by_index("controller", job.metadata.uid),
-                        orphans=self.pods.by_index("orphan", ns), now=clock.now(), burst=self.settings.burst)
+                        orphans=self.pods.by_index("orphan", ns), now=clock.now(), burst=self.settings.burst,
+                        backoff_s=self.settings.job_backoff_s, backoff_max_s=self.settings.job_backoff_max_s)
         await apply_and_observe(self.api, self.recorder, plan.actions, caches={"Pod": self.pods, "Job": self.jobs},
                                 timeout=self.settings.observe_timeout_s)
         return Result(requeue_after=plan.requeue_after) if plan.requeue_after is not None else None

@@ -6,6 +6,11 @@ Kubernetes) or when it has been active longer than activeDeadlineSeconds; comple
 (condition Complete, completionTime) when enough pods succeeded. A finished Job with
 ttlSecondsAfterFinished is deleted that long after it finished (Foreground: its pods
 first). succeeded/failed never go down, even if finished pods are deleted.
+
+After failures, new pods wait (Kubernetes' pod failure back-off): `backoff_s` after the
+first failure since the last success, doubling per failure, at most `backoff_max_s`,
+counted from when the newest failed pod finished. A crashing Job then does not spin
+through its backoffLimit in seconds.
 """
 
 from __future__ import annotations
@@ -50,7 +55,30 @@ def past_backoff_limit(job: Job, *, failed: int, active: list[Pod]) -> bool:
     return restarts > 0 if limit == 0 else restarts >= limit
 
 
-def plan_job(job: Job, *, owned: list[Pod], orphans: list[Pod], now: float, burst: int = 500) -> Plan:
+def finish_time(pod: Pod) -> float | None:
+    """When a finished pod finished: its last container's finishedAt, else when it stopped
+    being ready, else when it was created."""
+    ends = [parse_time(cs.state.terminated.finished_at) for cs in pod.status.container_statuses
+            if cs.state is not None and cs.state.terminated is not None]
+    known = [t for t in ends if t is not None]
+    if known:
+        return max(known)
+    ready = next((c for c in pod.status.conditions if c.type == "Ready"), None)
+    return parse_time(ready.last_transition_time if ready else None) or parse_time(pod.metadata.creation_timestamp)
+
+
+def backoff_wait(pods: list[Pod], *, now: float, backoff_s: float, backoff_max_s: float) -> float:
+    """Seconds before the next pod may be created (0: now)."""
+    last_success = max((finish_time(p) or 0.0 for p in pods if p.status.phase == "Succeeded"), default=0.0)
+    failures = [t for p in pods if p.status.phase == "Failed" and (t := finish_time(p) or 0.0) >= last_success]
+    if not failures or backoff_s <= 0:
+        return 0.0
+    delay = min(backoff_s * 2 ** (len(failures) - 1), backoff_max_s)
+    return max(max(failures) + delay - now, 0.0)
+
+
+def plan_job(job: Job, *, owned: list[Pod], orphans: list[Pod], now: float, burst: int = 500,
+             backoff_s: float = 10.0, backoff_max_s: float = 360.0) -> Plan:
     plan = Plan()
     ns, name = job.metadata.namespace, job.metadata.name
     pods, adopt, release = claim(job, selector_of(job), owned=owned, orphans=orphans)
@@ -101,7 +129,10 @@ def plan_job(job: Job, *, owned: list[Pod], orphans: list[Pod], now: float, burs
     if suspended:
         want = 0
     diff = len(active) - max(want, 0)
-    if diff < 0:
+    wait = backoff_wait(pods, now=now, backoff_s=backoff_s, backoff_max_s=backoff_max_s) if diff < 0 else 0.0
+    if wait > 0:
+        plan.later(wait)
+    elif diff < 0:
         ref = controller_ref_to(job)
         for _ in range(min(-diff, burst)):
             pod = podutil.pod_from_template(job.spec.template, namespace=ns, generate_name=f"{name}-", owner=ref,

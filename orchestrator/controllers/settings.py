@@ -20,6 +20,8 @@ class ControllerSettings:
     unhealthy_threshold: float = 0.55     # evictions pause when this share of nodes (>= 2) is unhealthy
     burst: int = 500                      # pods created or deleted per reconcile at most
     observe_timeout_s: float = 10.0       # how long a controller waits to see its own writes in its cache
+    job_backoff_s: float = 10.0           # a failed Job pod is replaced after this, doubling per failure
+    job_backoff_max_s: float = 360.0      # ... up to this
 
 
 # The ORCH_* environment twins of the settings (flags, once wired, take precedence).
@@ -31,6 +33,8 @@ ENV: dict[str, str] = {
     "default_toleration_s": "ORCH_DEFAULT_TOLERATION_SECONDS",
     "unhealthy_threshold": "ORCH_UNHEALTHY_THRESHOLD",
     "burst": "ORCH_CONTROLLER_BURST",
+    "job_backoff_s": "ORCH_JOB_BACKOFF",
+    "job_backoff_max_s": "ORCH_JOB_BACKOFF_MAX",
 }
 
 

@@ -28,7 +28,7 @@ from tests.controllers.kubelet import FakeKubelet
 configure(level="warning")
 
 FAST = ControllerSettings(workers=2, resync_s=2.0, node_grace_period_s=1.0, node_monitor_period_s=0.2,
-                          default_toleration_s=1.0, observe_timeout_s=2.0)
+                          default_toleration_s=1.0, observe_timeout_s=2.0, job_backoff_s=0.2, job_backoff_max_s=0.5)
 
 
 @dataclass

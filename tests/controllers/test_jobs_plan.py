@@ -9,6 +9,7 @@ from orchestrator.controllers.clock import format_time
 from orchestrator.controllers.jobs import plan_job
 from orchestrator.model.base import Condition
 from orchestrator.model.batch import Job
+from orchestrator.model.containers import ContainerState, ContainerStateTerminated
 from orchestrator.model.pods import Pod
 from tests.controllers.factories import NOW, make_job, make_pod
 
@@ -62,6 +63,36 @@ def test_failed_pods_beyond_backoff_limit_fail_the_job_and_stop_the_rest() -> No
     assert plan.of(Record)[0].type_ == "Warning"
     one_failure = plan_job(job, owned=pods[:1], orphans=[], now=NOW)
     assert not status(one_failure).conditions and len(one_failure.of(Create)) == 1  # a replacement
+
+
+def failed_at(job: Job, name: str, finished: float) -> Pod:
+    pod = job_pod(job, name, "Failed")
+    pod.status.container_statuses[0].state = ContainerState(
+        terminated=ContainerStateTerminated(exit_code=1, finished_at=format_time(finished)))
+    return pod
+
+
+def test_failed_pods_are_replaced_after_a_doubling_back_off() -> None:
+    job = make_job(completions=1, parallelism=1, backoff=6)
+    one = [failed_at(job, "f1", NOW - 4)]
+    plan = plan_job(job, owned=one, orphans=[], now=NOW, backoff_s=10, backoff_max_s=360)
+    assert not plan.of(Create) and plan.requeue_after == 6  # 10 s after the failure
+    assert len(plan_job(job, owned=one, orphans=[], now=NOW + 6, backoff_s=10).of(Create)) == 1
+    three = [failed_at(job, "f1", NOW - 100), failed_at(job, "f2", NOW - 60), failed_at(job, "f3", NOW - 30)]
+    plan = plan_job(job, owned=three, orphans=[], now=NOW, backoff_s=10, backoff_max_s=360)
+    assert not plan.of(Create) and plan.requeue_after == 10  # 40 s after the third failure
+    capped = plan_job(job, owned=three, orphans=[], now=NOW, backoff_s=100, backoff_max_s=35)
+    assert capped.requeue_after == 5
+    assert len(plan_job(job, owned=three, orphans=[], now=NOW, backoff_s=0).of(Create)) == 1  # turned off
+
+
+def test_a_success_resets_the_back_off() -> None:
+    job = make_job(completions=3, parallelism=1, backoff=6)
+    ok = job_pod(job, "ok", "Succeeded")
+    ok.status.container_statuses[0].state = ContainerState(
+        terminated=ContainerStateTerminated(exit_code=0, finished_at=format_time(NOW - 2)))
+    pods = [failed_at(job, "old", NOW - 3), ok]
+    assert len(plan_job(job, owned=pods, orphans=[], now=NOW, backoff_s=10).of(Create)) == 1
 
 
 def test_container_restarts_count_with_restart_policy_on_failure() -> None:
