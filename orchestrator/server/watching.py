@@ -6,7 +6,8 @@ after N, or one ERROR event with a 410 Status when N is compacted. With selector
 object that starts matching arrives as ADDED and one that stops matching as DELETED.
 An unfiltered stream forwards each event's shared, pre-encoded line (no per-watcher
 encoding). A watcher that falls behind gets an ERROR event saying from which revision to
-resume, then the stream ends. BOOKMARKs carry the current revision every interval.
+resume, then the stream ends. With allowWatchBookmarks, a BOOKMARK every interval (also
+when nothing changes) carries a revision the client may resume from.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from orchestrator.server import tables
 from orchestrator.server.state import ServerState
 from orchestrator.store.filtering import compile_predicate, transition
 from orchestrator.store.events import ADDED, BOOKMARK, ERROR, wire_event
+from orchestrator.store.store import Entry, WatchStream
+
+
+QUIET_RETRY_S = 0.05
+READY_LINES = 64  # lines read ahead of a bookmark-taking watcher's sender
 
 
 def _since(request: web.Request) -> int | None:
@@ -37,26 +43,32 @@ def _since(request: web.Request) -> int | None:
         raise BadRequest(f"resourceVersion={value!r} must be an integer") from None
 
 
-async def _events(state: ServerState, kind: Kind, namespace: str, since: int | None,
-                  match: Callable[[Object], bool] | None) -> AsyncIterator[bytes]:
+def _events(state: ServerState, kind: Kind, namespace: str, since: int | None,
+            match: Callable[[Object], bool] | None) -> tuple[WatchStream, AsyncIterator[bytes]]:
+    """The store stream (for its progress) and the wire lines this watch sends."""
     prefix = kind.prefix(namespace)
+    entries: list[Entry] = []
     if since is None:
         entries, rev = state.store.list(prefix, match)
         stream = state.store.watch(prefix, rev)  # subscribed at `rev`: no gap after the snapshot
-        for e in entries:
-            yield wire_event(ADDED, e.raw)
     else:
         stream = state.store.watch(prefix, since)
-    try:
-        async for ev in stream:
-            if match is None:
-                yield ev.wire()
-                continue
-            shown = transition(ev, match)
-            if shown is not None:
-                yield ev.wire() if shown == ev.type else wire_event(shown, ev.raw)
-    finally:
-        await stream.aclose()  # type: ignore[attr-defined]
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            for e in entries:
+                yield wire_event(ADDED, e.raw)
+            async for ev in stream:
+                if match is None:
+                    yield ev.wire()
+                    continue
+                shown = transition(ev, match)
+                if shown is not None:
+                    yield ev.wire() if shown == ev.type else wire_event(shown, ev.raw)
+        finally:
+            await stream.aclose()
+
+    return stream, lines()
 
 
 def _bookmark(kind: Kind, rv: int) -> bytes:
@@ -134,18 +146,66 @@ def _as_table_rows(kind: Kind, send: Send) -> Send:
 
 async def _pump(state: ServerState, kind: Kind, namespace: str, since: int | None,
                 predicate: Callable[[Object], bool] | None, send: Send, bookmarks: bool) -> None:
-    interval = state.settings.api.bookmark_interval_s
-    loop = asyncio.get_running_loop()
-    next_bookmark = loop.time() + interval
+    """Send the watch's lines; with bookmarks, a BOOKMARK every interval, also on a quiet
+    stream, at a revision the client can safely resume from (see WatchStream)."""
+    stream, lines = _events(state, kind, namespace, since, predicate)
     try:
-        async for line in _events(state, kind, namespace, since, predicate):
-            await send(line)
-            if bookmarks and loop.time() >= next_bookmark:
-                next_bookmark = loop.time() + interval
-                await send(_bookmark(kind, state.store.revision))
+        if not bookmarks:
+            async for line in lines:
+                await send(line)
+        else:
+            await _pump_with_bookmarks(kind, stream, lines, send, state.settings.api.bookmark_interval_s)
     except ApiError as err:  # fell behind, shutting down, compacted meanwhile
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await send(_error_event(err))
+    finally:
+        await lines.aclose()  # type: ignore[attr-defined]
+
+
+async def _pump_with_bookmarks(kind: Kind, stream: WatchStream, lines: AsyncIterator[bytes], send: Send,
+                               interval: float) -> None:
+    # One reader task moves lines into a local queue, so that waiting for the next line can
+    # time out (for a bookmark) without ever interrupting the store stream mid-read. Between
+    # the reader taking an event off the store's queue and putting its line here there is no
+    # await, so "both queues empty" means every event up to the store's revision was sent.
+    # Bounded, so a slow client still backs up into the store's bounded queue (and is cut off).
+    ready: asyncio.Queue[bytes | Exception | None] = asyncio.Queue(READY_LINES)
+
+    async def read() -> None:
+        try:
+            async for line in lines:
+                await ready.put(line)  # no suspension unless full (and then it is not quiet)
+            await ready.put(None)
+        except Exception as exc:  # noqa: BLE001 - handed to the sender, which re-raises
+            await ready.put(exc)
+
+    loop = asyncio.get_running_loop()
+    reader = asyncio.ensure_future(read())
+    next_bookmark = loop.time() + interval
+    try:
+        while True:
+            if ready.empty():
+                try:
+                    async with asyncio.timeout_at(next_bookmark):
+                        item = await ready.get()
+                except TimeoutError:
+                    quiet = stream.quiet_revision() if ready.empty() else None
+                    if quiet is None:
+                        next_bookmark = loop.time() + min(interval, QUIET_RETRY_S)  # busy: look again soon
+                    else:
+                        next_bookmark = loop.time() + interval
+                        await send(_bookmark(kind, quiet))
+                    continue
+            else:
+                item = ready.get_nowait()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            await send(item)
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
 
 
 async def _until_closed(ws: web.WebSocketResponse, pump: Callable[[], Awaitable[None]],

@@ -62,6 +62,41 @@ def _describe(key: str) -> str:
     return f'{resource.partition(".")[0]} "{rest.rpartition("/")[2]}"'
 
 
+class WatchStream:
+    """A watch's events (async iterator), plus how far it has provably got.
+
+    `quiet_revision()` is for BOOKMARKs on a quiet stream: once history is replayed and
+    nothing is queued for this watcher, every event up to the store's revision has been
+    handed out (commit and publish happen in one step, with no await between), so a client
+    may resume from it without missing anything.
+    """
+
+    def __init__(self, store: Store, sub: Subscription) -> None:
+        self._store, self._sub = store, sub
+        self._events: AsyncIterator[StoreEvent] | None = None
+        self.live = False
+
+    def attach(self, events: AsyncIterator[StoreEvent]) -> None:
+        self._events = events
+
+    def __aiter__(self) -> WatchStream:
+        return self
+
+    async def __anext__(self) -> StoreEvent:
+        assert self._events is not None
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        if self._events is not None:
+            await self._events.aclose()  # type: ignore[attr-defined]
+
+    def quiet_revision(self) -> int | None:
+        """The store's revision when nothing is pending for this watcher, else None."""
+        if not self.live or not self._sub.queue.empty() or self._sub.closed_reason is not None:
+            return None
+        return self._store.revision
+
+
 class Store:
     def __init__(self, settings: StoreSettings, *, bus: Bus | None = None, metrics: Metrics | None = None,
                  backend: LogBackend | None = None) -> None:
@@ -273,7 +308,7 @@ class Store:
 
     # ---- watch -----------------------------------------------------------------------------
 
-    def watch(self, prefix: str, since_rev: int | None = None) -> AsyncIterator[StoreEvent]:
+    def watch(self, prefix: str, since_rev: int | None = None) -> WatchStream:
         """Events under `prefix` after `since_rev` (None: from now), in order, exactly once.
 
         Raises Gone (410) when since_rev is older than the compacted revision. The iterator
@@ -282,14 +317,17 @@ class Store:
         if since_rev is not None and since_rev < self.compacted:
             raise Gone(f"too old resource version: {since_rev} ({self.compacted})")
         sub = self.bus.subscribe(prefix)  # subscribe before reading history: no gap
-        return self._watch(sub, prefix, since_rev, self.revision)
+        stream = WatchStream(self, sub)
+        stream.attach(self._watch(sub, prefix, since_rev, self.revision, stream))
+        return stream
 
     async def _watch(self, sub: Subscription, prefix: str, since_rev: int | None,
-                     now_rev: int) -> AsyncIterator[StoreEvent]:
+                     now_rev: int, stream: WatchStream) -> AsyncIterator[StoreEvent]:
         try:
             if since_rev is not None and since_rev < now_rev:
                 async for ev in self._history(prefix, since_rev, now_rev):
                     yield ev
+            stream.live = True
             while True:
                 ev = await sub.get()
                 if ev.rv > now_rev:
