@@ -109,7 +109,13 @@ def _view(rs: ReplicaSet, counts: dict[str, ds.Counts], pods: dict[str, list[Pod
     replicas = rs.spec.replicas or 0
     return ro.RSView(name=rs.metadata.name, replicas=replicas, available=min(replicas, c.available),
                      created=parse_time(rs.metadata.creation_timestamp) or 0.0,
-                     pods=sum(1 for p in pods.get(rs.metadata.uid, []) if not is_finished(p)))
+                     pods=sum(1 for p in pods.get(rs.metadata.uid, []) if not is_finished(p)),
+                     desired=_int_annotation(rs, ro.DESIRED_REPLICAS), max_replicas=_int_annotation(rs, ro.MAX_REPLICAS))
+
+
+def _int_annotation(rs: ReplicaSet, key: str) -> int | None:
+    value = rs.metadata.annotations.get(key, "")
+    return int(value) if value.isdigit() else None
 
 
 def _sync_new(plan: Plan, d: Deployment, new_rs: ReplicaSet | None, old: list[ReplicaSet],
@@ -169,6 +175,11 @@ def _scale(plan: Plan, d: Deployment, new_rs: ReplicaSet | None, old: list[Repli
     surge, unavailable = surge_of(d)
     if d.spec.strategy is not None and d.spec.strategy.type == "Recreate":
         targets, _ = ro.recreate_step(replicas=want, new=new_view, old=old_views)
+    elif new_view is not None and new_rs is not None and new_rs.metadata.uid and \
+            sum(v.replicas > 0 for v in [*old_views, new_view]) > 1 and \
+            ro.is_scaling_event(want, [*old_views, new_view]):
+        targets = ro.proportional_step(replicas=want, surge=surge, views=[*old_views, new_view],
+                                       status_replicas=d.status.replicas or 0)
     elif new_view is not None:
         targets = ro.rolling_step(replicas=want, surge=surge, unavailable=unavailable, new=new_view, old=old_views)
     else:
@@ -184,6 +195,8 @@ def _scale(plan: Plan, d: Deployment, new_rs: ReplicaSet | None, old: list[Repli
         plan.actions.append(Patch("ReplicaSet", d.metadata.namespace, name, {
             "metadata": {"annotations": {ro.DESIRED_REPLICAS: str(want), ro.MAX_REPLICAS: str(want + surge)}},
             "spec": {"replicas": target}}))
+        if target == before:
+            continue  # re-annotated only
         verb = "up" if target > before else "down"
         plan.actions.append(Record(d, "ScalingReplicaSet", f"Scaled {verb} replica set {name} from {before} to {target}"))
     return targets

@@ -7,6 +7,8 @@
   never below `replicas - maxUnavailable` available.
 - `recreate_step`: Recreate: old ReplicaSets to zero, wait until their pods are gone,
   then the new one to `replicas`.
+- `proportional_step`: a Deployment resized mid-rollout spreads the change over its
+  active ReplicaSets in proportion to their sizes.
 
 A ReplicaSet is seen as `RSView`: its spec replicas and how many of its pods are
 available, capped by its replicas (what it will have left once it has scaled down: the
@@ -40,6 +42,8 @@ class RSView:
     available: int      # available pods, at most `replicas`
     created: float = 0.0
     pods: int = 0       # pods not yet gone (active or terminating), for Recreate
+    desired: int | None = None       # the desired-replicas annotation: the Deployment size it was sized for
+    max_replicas: int | None = None  # the max-replicas annotation: that size plus maxSurge
 
 
 def scaled_value(value: int | str | None, total: int, *, round_up: bool) -> int:
@@ -121,6 +125,45 @@ def _scale_down_old(*, replicas: int, unavailable: int, new: RSView, old: list[R
         targets[v.name] = current - n
         scaled += n
     return targets
+
+
+def is_scaling_event(replicas: int, views: list[RSView]) -> bool:
+    """The Deployment was resized since its active ReplicaSets were last sized."""
+    return any(v.replicas > 0 and v.desired is not None and v.desired != replicas for v in views)
+
+
+def proportional_step(*, replicas: int, surge: int, views: list[RSView], status_replicas: int) -> dict[str, int]:
+    """Kubernetes' proportional scaling: a Deployment resized in the middle of a rollout
+    spreads the change over its active ReplicaSets in proportion to their sizes (so
+    neither the old nor the new template suddenly gets it all); what rounding leaves goes
+    to the largest. Every active ReplicaSet is in the answer, so all get re-annotated."""
+    active = [v for v in views if v.replicas > 0]
+    allowed = replicas + surge if replicas > 0 else 0
+    to_add = allowed - sum(v.replicas for v in active)
+    # bigger first; ties: newer first when growing, older first when shrinking
+    order = sorted(active, key=lambda v: (-v.replicas, -v.created if to_add > 0 else v.created, v.name))
+    targets = {v.name: v.replicas for v in order}
+    added = 0
+    for v in order:
+        if to_add == 0 or added == to_add:
+            break
+        share = _fraction(v, replicas=replicas, surge=surge, status_replicas=status_replicas)
+        step = min(share, to_add - added) if to_add > 0 else max(share, to_add - added)
+        targets[v.name] += step
+        added += step
+    if order and to_add != added:
+        first = order[0].name
+        targets[first] = max(targets[first] + to_add - added, 0)
+    return targets
+
+
+def _fraction(v: RSView, *, replicas: int, surge: int, status_replicas: int) -> int:
+    if replicas == 0:
+        return -v.replicas
+    annotated = v.max_replicas if v.max_replicas else status_replicas
+    if annotated <= 0:
+        return 0
+    return math.floor(v.replicas * (replicas + surge) / annotated + 0.5) - v.replicas
 
 
 def recreate_step(*, replicas: int, new: RSView | None, old: list[RSView]) -> tuple[dict[str, int], bool]:

@@ -161,3 +161,31 @@ def test_scaling_to_zero_and_back() -> None:
     rs.spec.replicas = 0
     plan = plan_deployment(d, owned=[rs], orphans=[], pods={}, now=NOW)
     assert [p.patch["spec"]["replicas"] for p in plan.of(Patch) if p.kind == "ReplicaSet"] == [4]
+
+
+def test_a_resize_mid_rollout_is_spread_over_old_and_new() -> None:
+    d = make_deployment(replicas=10, image="v2", surge=3, unavailable=2)
+    old = rs_for(d, replicas=8, revision=1, image="v1", created=NOW - 200)
+    new = rs_for(d, replicas=5, revision=2, created=NOW - 100)
+    for rs in (old, new):
+        rs.metadata.annotations.update({"deployment.kubernetes.io/desired-replicas": "10",
+                                        "deployment.kubernetes.io/max-replicas": "13"})
+    d.spec.replicas = 15
+    plan = plan_deployment(d, owned=[old, new], orphans=[],
+                           pods={old.metadata.uid: pods_for(old, 8), new.metadata.uid: pods_for(new, 5, ready=False)},
+                           now=NOW)
+    scale = {p.name: p.patch for p in plan.of(Patch) if p.kind == "ReplicaSet"}
+    # 15 + surge 3 = 18 allowed: old round(8*18/13) = 11, new round(5*18/13) = 7
+    assert {n: p["spec"]["replicas"] for n, p in scale.items()} == {old.metadata.name: 11, new.metadata.name: 7}
+    assert all(p["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "15"
+               for p in scale.values())
+    # once re-annotated, the rollout carries on as usual
+    for rs, n in ((old, 11), (new, 7)):
+        rs.spec.replicas = n
+        rs.metadata.annotations.update({"deployment.kubernetes.io/desired-replicas": "15",
+                                        "deployment.kubernetes.io/max-replicas": "18"})
+    after = plan_deployment(d, owned=[old, new], orphans=[],
+                            pods={old.metadata.uid: pods_for(old, 11), new.metadata.uid: pods_for(new, 7)}, now=NOW)
+    moved = {p.name: p.patch["spec"]["replicas"] for p in after.of(Patch) if p.kind == "ReplicaSet"}
+    assert moved == {old.metadata.name: 6}  # rolling again: at 18 = 15 + surge, old shrinks to 15 - 2 available
+

@@ -200,3 +200,25 @@ async def _replaced(c: Cluster, before: set[str]) -> bool:
 async def _observed(c: Cluster, name: str) -> bool:
     d = await c.api.get("Deployment", name, namespace="default")
     return d.status.observed_generation == d.metadata.generation
+
+
+async def test_scaling_a_stuck_rollout_grows_old_and_new_in_proportion(cluster: Cluster) -> None:
+    await cluster.kubelet.add_node("n1")
+    await cluster.api.create(deployment("web", replicas=4))  # 25%/25%: surge 1, unavailable 1
+    await eventually(lambda: rolled_out(cluster), what="4 available")
+    # the new template fits no node: its pods stay Pending and the rollout stalls part way
+    await cluster.api.patch("Deployment", "web", {"spec": {"template": {"spec": {"nodeSelector": {"zone": "none"}}}}},
+                            namespace="default")
+
+    async def sizes(total: int) -> dict[str, int] | None:
+        rss = (await cluster.api.list("ReplicaSet", namespace="default")).items
+        out = {r.metadata.annotations["deployment.kubernetes.io/revision"]: r.spec.replicas or 0 for r in rss}
+        return out if len(out) == 2 and sum(out.values()) == total else None
+
+    stalled = await eventually(lambda: sizes(5), what="the rollout to stall at 4 + surge 1")
+    assert stalled["1"] >= 3 and stalled["2"] >= 1, stalled
+    await cluster.api.patch("Deployment", "web", {"spec": {"replicas": 12}}, namespace="default")
+
+    grown = await eventually(lambda: sizes(15), what="both ReplicaSets to grow to 12 + surge 3")
+    # each grew by about its share: neither template got all of the 10 new replicas
+    assert grown["1"] > stalled["1"] and grown["2"] > stalled["2"], (stalled, grown)

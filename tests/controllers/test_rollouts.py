@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from orchestrator.controllers.rollouts import RSView, fenceposts, recreate_step, rolling_step, scaled_value
+from orchestrator.controllers.rollouts import (RSView, fenceposts, is_scaling_event, proportional_step, recreate_step,
+                                              rolling_step, scaled_value)
 
 
 @pytest.mark.parametrize(("value", "total", "up", "want"), [
@@ -85,3 +86,26 @@ def test_simulated_rollouts_keep_their_bounds(replicas: int, surge_spec: int | s
         if v3 == [replicas, replicas] and all(s == 0 for n, (s, _) in sets.items() if n != "v3"):
             return
     pytest.fail(f"the rollout did not finish: {sets}")
+
+
+def test_a_mid_rollout_resize_is_spread_in_proportion() -> None:
+    """10 replicas with maxSurge 3, mid-rollout at 8 old + 5 new, resized to 15 (surge 4):
+    19 allowed, 6 to add; old gets round(8*19/13) - 8 = 4, new round(5*19/13) - 5 = 2."""
+    old = RSView("old", 8, 8, created=1.0, desired=10, max_replicas=13)
+    new = RSView("new", 5, 0, created=2.0, desired=10, max_replicas=13)
+    assert is_scaling_event(15, [old, new]) and not is_scaling_event(10, [old, new])
+    targets = proportional_step(replicas=15, surge=4, views=[old, new], status_replicas=13)
+    assert targets == {"old": 12, "new": 7}
+    odd = proportional_step(replicas=12, surge=3, views=[old, new], status_replicas=13)  # 2 to add
+    assert odd == {"old": 9, "new": 6}  # round(8*15/13) - 8 = 1, round(5*15/13) - 5 = 1
+
+
+def test_proportional_shrink_and_to_zero() -> None:
+    old = RSView("old", 6, 6, created=1.0, desired=10, max_replicas=12)
+    new = RSView("new", 6, 6, created=2.0, desired=10, max_replicas=12)
+    down = proportional_step(replicas=5, surge=2, views=[old, new], status_replicas=12)
+    assert sum(down.values()) == 7 and abs(down["old"] - down["new"]) <= 1
+    assert proportional_step(replicas=0, surge=0, views=[old, new], status_replicas=12) == {"old": 0, "new": 0}
+    idle = RSView("idle", 0, 0, desired=3)
+    assert not is_scaling_event(5, [idle])  # only active ReplicaSets count
+
