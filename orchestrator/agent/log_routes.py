@@ -1,6 +1,7 @@
 """Container logs on the agent's listener, at the kubelet's path.
 
     GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&previous=&timestamps=
+        &sinceSeconds=&sinceTime=
 
 Only the server may call it: it presents the proxy token it gave this agent when it
 joined (``Authorization: Bearer <token>``), compared in constant time; anything else
@@ -8,8 +9,10 @@ is 401.  The container is found by its labels (namespace, pod name, container na
 when pods of one name succeeded each other, the newest one's.  ``previous`` reads
 the attempt before the newest (what ``lastState`` describes).  The body is the raw
 output, streamed as it comes (with ``follow``, until the container stops or the
-caller goes away).  ``timestamps`` is accepted but not supported yet: the runtime
-Protocol has no per-line times.
+caller goes away).  ``timestamps`` prefixes each line with its RFC 3339 time;
+``sinceSeconds`` (counted back on this agent's clock, as the kubelet does) or
+``sinceTime`` keeps only the lines written since; bad values are 400.  A runtime that
+keeps no per-line times (``process``) refuses both with 400, saying why.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 
 import structlog
 from aiohttp import web
 
-from orchestrator.runtime import ContainerNotFound, ContainerRuntime, RuntimeError_
+from orchestrator.model.log_options import since_options
+from orchestrator.runtime import ContainerNotFound, ContainerRuntime, RuntimeError_, Unsupported
 from orchestrator.runtime.base import ContainerInfo
 
 log = structlog.get_logger(__name__)
@@ -80,6 +85,12 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     tail = int(tail_text) if tail_text else None
     if tail is not None and tail < 0:
         tail = None
+    try:
+        since_seconds, since = since_options(request.query)
+    except ValueError as exc:
+        return _status(400, "BadRequest", str(exc))
+    if since_seconds is not None:
+        since = time.time() - since_seconds
     follow, previous = _flag(request, "follow"), _flag(request, "previous")
     runtime = request.app[RUNTIME]
     try:
@@ -92,18 +103,27 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
         what = "previous terminated container" if previous else "container"
         return _status(404 if not previous else 400, "NotFound" if not previous else "BadRequest",
                        f'{what} "{name}" in pod "{pod}" not found')
+    try:
+        chunks = runtime.logs(info.id, follow=follow, tail=tail, timestamps=_flag(request, "timestamps"),
+                              since=since)
+    except Unsupported as exc:  # the driver cannot do it at all: the caller's request, not a fault
+        return _status(400, "BadRequest", exc.message)
     response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8",
                                            "X-Content-Type-Options": "nosniff"})  # fmt: skip
     if follow:  # headers now: the first line may be a long time coming
         await response.prepare(request)
     try:
         async with asyncio.timeout(None if follow else READ_TIMEOUT_S):
-            async for chunk in runtime.logs(info.id, follow=follow, tail=tail):
+            async for chunk in chunks:
                 if not response.prepared:
                     await response.prepare(request)
                 await response.write(chunk)
     except ContainerNotFound:
         pass  # removed while we read: the log ends here
+    except Unsupported as exc:
+        if not response.prepared:
+            return _status(400, "BadRequest", exc.message)
+        log.info("log stream refused", pod=f"{ns}/{pod}", container=name, error=exc.message)
     except (RuntimeError_, TimeoutError) as exc:
         if not response.prepared:
             return _status(503, "ServiceUnavailable", f"reading the log failed: {exc}")

@@ -208,14 +208,15 @@ class Client:
                                 subresource="scale")
 
     async def logs(self, name: str, *, namespace: str = "default", container: str = "", follow: bool = False,
-                   tail_lines: int | None = None, since_seconds: int | None = None, timestamps: bool = False,
-                   previous: bool = False) -> AsyncGenerator[bytes, None]:
+                   tail_lines: int | None = None, since_seconds: int | None = None, since_time: str | None = None,
+                   timestamps: bool = False, previous: bool = False) -> AsyncGenerator[bytes, None]:
         """A pod's log, chunk by chunk (line by line when the server sends lines). With follow,
-        only connecting is under the timeout; the stream runs until the pod's log ends."""
+        only connecting is under the timeout; the stream runs until the pod's log ends.
+        since_time is RFC 3339 (e.g. 2026-11-28T18:00:00Z); give it or since_seconds, not both."""
         path = REGISTRY.by_kind("Pod").api_path(namespace, name) + "/log"
         params = {"container": container, "follow": "true" if follow else "",
                   "tailLines": "" if tail_lines is None else tail_lines,
-                  "sinceSeconds": "" if since_seconds is None else since_seconds,
+                  "sinceSeconds": "" if since_seconds is None else since_seconds, "sinceTime": since_time,
                   "timestamps": "true" if timestamps else "", "previous": "true" if previous else ""}
         timeout = aiohttp.ClientTimeout(total=None if follow else self.timeout, sock_connect=self.timeout)
         try:

@@ -30,6 +30,7 @@ from .errors import (
     InvalidSpec,
     RuntimeError_,
     RuntimeUnavailable,
+    Unsupported,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "PullPolicy",
     "RuntimeError_",
     "RuntimeUnavailable",
+    "Unsupported",
     "detect_runtime",
     "open_runtime",
 ]  # fmt: skip

@@ -106,8 +106,15 @@ class ContainerRuntime(Protocol):
     async def inspect(self, id: str) -> ContainerInfo: ...
 
     def logs(
-        self, id: str, *, follow: bool = False, tail: int | None = None
-    ) -> AsyncIterator[bytes]: ...
+        self, id: str, *, follow: bool = False, tail: int | None = None,
+        timestamps: bool = False, since: float | None = None,
+    ) -> AsyncIterator[bytes]:
+        """The output: the last ``tail`` lines, then only those written at or after
+        ``since`` (epoch seconds); with ``timestamps`` each line starts with its
+        RFC 3339 time (nanoseconds, as Docker writes it) and a space.  A driver that
+        cannot honour an option raises ``Unsupported`` when called, not when iterated,
+        so the caller can still answer 400 before it starts streaming."""
+        ...
 
     async def exec(self, id: str, command: list[str], timeout: float) -> tuple[int, bytes]: ...
 

@@ -163,10 +163,15 @@ class DockerRuntime:
         return info_from_inspect(data)
 
     async def logs(
-        self, id: str, *, follow: bool = False, tail: int | None = None
+        self, id: str, *, follow: bool = False, tail: int | None = None,
+        timestamps: bool = False, since: float | None = None,
     ) -> AsyncIterator[bytes]:
         params = {"stdout": "1", "stderr": "1", "follow": "1" if follow else "0",
                   "tail": "all" if tail is None else str(tail)}  # fmt: skip
+        if timestamps:  # the engine prefixes each line with its RFC3339Nano time and a space
+            params["timestamps"] = "1"
+        if since is not None and since > 0:  # 0 means "no filter" to the engine; earlier is all anyway
+            params["since"] = f"{since:.9f}"  # the engine takes seconds.nanoseconds
         async with contextlib.AsyncExitStack() as stack:
             async with self._call("logs"):  # the limit covers opening, not streaming
                 # aiodocker's public log() decodes to str and drops bad bytes; we

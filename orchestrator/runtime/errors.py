@@ -6,6 +6,7 @@
     ├── ContainerConflict         name taken / wrong state (exec on a stopped container)
     ├── InvalidSpec               the spec cannot run here (terminal for this spec)
     ├── ExecTimeout               an exec ran past its timeout (a failed probe)
+    ├── Unsupported               this driver cannot do what was asked (e.g. log times)
     └── ImageError
         ├── ImagePullError        missing locally and the pull failed (engine's message)
         └── ImageNotPresent       missing locally and policy Never forbids a pull
@@ -44,6 +45,10 @@ class InvalidSpec(RuntimeError_):
 
 class ExecTimeout(RuntimeError_, TimeoutError):
     """An exec did not finish within its timeout; probes count it as a failure."""
+
+
+class Unsupported(RuntimeError_):
+    """The driver cannot do this at all (not a transient failure): callers answer 400."""
 
 
 class ImageError(RuntimeError_):

@@ -4,7 +4,9 @@ State is one JSON file per container under ``<data_dir>/containers/``, rewritten
 atomically on every transition, so a fresh runtime on the same data dir adopts the
 processes an earlier agent started (same pid *and* start time).  Output goes to
 ``<data_dir>/logs/<pod-uid>/<container>/<restart>.log``, one file per attempt like
-the kubelet's, so a restarted container's earlier log stays readable.
+the kubelet's, so a restarted container's earlier log stays readable.  The child
+writes that file itself, so lines carry no times: ``logs`` refuses ``timestamps`` and
+``since`` (``Unsupported``).
 
 Each started container has a watcher task, owned by the runtime and cancelled by
 ``close()``; closing never stops the processes.  The exit code of a process we
@@ -199,9 +201,20 @@ class ProcessRuntime:
     async def inspect(self, id: str) -> ContainerInfo:
         return self._get(id).info()
 
-    async def logs(
-        self, id: str, *, follow: bool = False, tail: int | None = None
+    def logs(
+        self, id: str, *, follow: bool = False, tail: int | None = None,
+        timestamps: bool = False, since: float | None = None,
     ) -> AsyncIterator[bytes]:
+        # The child writes straight into the file (so it outlives the agent), so no
+        # line has a time; refuse now, before the caller starts streaming.
+        if timestamps or since is not None:
+            raise errors.Unsupported(
+                "the process runtime does not record when log lines were written; "
+                "timestamps, sinceSeconds and sinceTime need the docker runtime"
+            )
+        return self._read_log(id, follow=follow, tail=tail)
+
+    async def _read_log(self, id: str, *, follow: bool, tail: int | None) -> AsyncIterator[bytes]:
         rec = self._get(id)
         path = Path(rec.log_path)
         if not path.exists():

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from . import errors
 from .base import (
@@ -40,7 +42,10 @@ class _Sim:
     run_seconds: float | None
     exit_code: int
     timer: asyncio.TimerHandle | None = None
-    output: list[bytes] = field(default_factory=list)
+    output: list[tuple[int, bytes]] = field(default_factory=list)  # (when written, ns since the epoch; line)
+
+    def write(self, line: str) -> None:
+        self.output.append((time.time_ns(), line.encode()))
 
 
 class SimRuntime:
@@ -101,7 +106,7 @@ class SimRuntime:
         self._ips += 1
         sim.info.state, sim.info.started_at = "running", now_rfc3339()
         sim.info.ip = f"10.88.{(self._ips >> 8) & 0xFF}.{self._ips & 0xFF}"
-        sim.output.append(f"sim: {sim.info.container_name} started\n".encode())
+        sim.write(f"sim: {sim.info.container_name} started\n")
         if sim.run_seconds is not None:
             loop = asyncio.get_running_loop()
             sim.timer = loop.call_later(sim.run_seconds, self._exit, sim, sim.exit_code)
@@ -113,7 +118,7 @@ class SimRuntime:
         if sim.info.state != "running":
             return
         sim.info.state, sim.info.exit_code, sim.info.finished_at = "exited", code, now_rfc3339()
-        sim.output.append(f"sim: exited with code {code}\n".encode())
+        sim.write(f"sim: exited with code {code}\n")
 
     async def stop(self, id: str, grace_seconds: float) -> None:
         self._exit(self._get(id), SIGTERM_EXIT)
@@ -134,13 +139,17 @@ class SimRuntime:
         return _copy(self._get(id).info)
 
     async def logs(
-        self, id: str, *, follow: bool = False, tail: int | None = None
+        self, id: str, *, follow: bool = False, tail: int | None = None,
+        timestamps: bool = False, since: float | None = None,
     ) -> AsyncIterator[bytes]:
         sim = self._get(id)
         start = 0 if tail is None else max(len(sim.output) - tail, 0)
+        since_ns = None if since is None else int(since * 1e9)
         while True:
-            for line in sim.output[start:]:
-                yield line
+            for at, line in sim.output[start:]:
+                if since_ns is not None and at < since_ns:  # tail first, then since, as the kubelet
+                    continue
+                yield (rfc3339_nano(at).encode() + b" " + line) if timestamps else line
             start = len(sim.output)
             if not follow or sim.info.state == "exited" or self._containers.get(id) is not sim:
                 return
@@ -165,6 +174,12 @@ class SimRuntime:
             return self._containers[id]
         except KeyError:
             raise errors.ContainerNotFound(f"no container {id}") from None
+
+
+def rfc3339_nano(ns: int) -> str:
+    """Docker's log timestamp: always nine fraction digits, UTC, ``Z``."""
+    seconds, frac = divmod(ns, 1_000_000_000)
+    return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%S}.{frac:09d}Z"
 
 
 def _copy(info: ContainerInfo) -> ContainerInfo:

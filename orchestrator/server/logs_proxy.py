@@ -5,7 +5,8 @@
         <-- raw bytes, streamed through as they come (with follow, until either side stops)
 
 Query: ``container`` (default: the pod's first container), ``follow``, ``tailLines``,
-``previous``, ``timestamps`` (passed on; the agent accepts it).  Errors are typed
+``previous``, ``timestamps``, ``sinceSeconds`` or ``sinceTime`` (checked here, passed
+on as given: the agent counts sinceSeconds back on its own clock).  Errors are typed
 ApiErrors for the one mapping in the middleware: an unknown container or an unbound
 pod is 400, an agent that cannot be reached is 503 with the address tried.
 """
@@ -21,6 +22,7 @@ import structlog
 from aiohttp import web
 
 from orchestrator.model.errors import ApiError, BadRequest, NotFound, ServiceUnavailable
+from orchestrator.model.log_options import since_options
 from orchestrator.model.registry import REGISTRY
 from orchestrator.server.state import ServerState
 
@@ -64,10 +66,18 @@ def _params(request: web.Request) -> dict[str, str]:
         if not tail.isdigit():
             raise BadRequest(f"query parameter tailLines={tail!r} must be a non-negative integer")
         out["tailLines"] = tail
+    try:
+        since_options(request.query)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    for name in ("sinceSeconds", "sinceTime"):
+        if value := request.query.get(name, ""):
+            out[name] = value
     return out
 
 
 async def proxy_logs(request: web.Request, state: ServerState, *, namespace: str, name: str) -> web.StreamResponse:
+    params = _params(request)  # bad options are 400 before any lookup, as Kubernetes checks them first
     pod = state.objects.get(PODS, namespace, name).obj
     container = _container(pod, request, name)
     node_name = pod.spec.node_name  # type: ignore[attr-defined]
@@ -85,7 +95,6 @@ async def proxy_logs(request: web.Request, state: ServerState, *, namespace: str
     host = f"[{host}]" if ":" in host else host
     path = "/containerLogs/" + "/".join(quote(p, safe="") for p in (namespace, name, container))
     url = f"http://{host}:{port}{path}"
-    params = _params(request)
     follow = "follow" in params
     timeout = aiohttp.ClientTimeout(total=None if follow else READ_TIMEOUT_S, sock_connect=CONNECT_TIMEOUT_S)
     headers = {"Authorization": f"Bearer {state.proxy_token}"}

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -150,6 +151,10 @@ async def test_httpd_runs_serves_logs_and_restarts_after_docker_kill(node: Docke
     assert code == 0 and "serving on 8080" in out, (out, err)
     code, out, _ = await _orch(api, "logs", "web", "--tail", "1", "-c", "main")
     assert code == 0 and out.strip(), out
+    code, out, err = await _orch(api, "logs", "web", "--timestamps", "--since", "10m")
+    assert code == 0 and re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z serving on 8080\n", out), (out, err)
+    code, out, err = await _orch(api, "logs", "web", "--since-time", "2999-01-01T00:00:00Z")
+    assert (code, out) == (0, ""), err
     first = state_of(pod)["containerID"].removeprefix("docker://")
     await asyncio.to_thread(_docker, "kill", first)
     pod = await pod_where(api, "web", lambda p: state_of(p).get("restartCount", 0) == 1

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 
@@ -182,6 +184,26 @@ async def test_logs_follow_and_tail(docker_rt: DockerRuntime, make_spec: MakeSpe
     followed = b"".join([chunk async for chunk in docker_rt.logs(id, follow=True)])
     assert followed == b"line1\nline2\nline3\nline4\nlate\n"  # ends when the container does
     assert b"".join([c async for c in docker_rt.logs(id, tail=2)]) == b"line4\nlate\n"
+
+
+async def test_logs_since_and_timestamps(docker_rt: DockerRuntime, make_spec: MakeSpec) -> None:
+    id = await docker_rt.create(make_spec(command=["sh", "-c", "echo first; sleep 2; echo second"]))
+    await docker_rt.start(id)
+    async with asyncio.timeout(10):
+        while b"first" not in b"".join([c async for c in docker_rt.logs(id)]):
+            await asyncio.sleep(0.05)
+    between = time.time()  # after "first" was written, about 2 s before "second"
+    await wait_state(docker_rt, id, "exited")
+    assert b"".join([c async for c in docker_rt.logs(id, since=between)]) == b"second\n"
+    assert b"".join([c async for c in docker_rt.logs(id, since=between, tail=1)]) == b"second\n"
+    stamped = b"".join([c async for c in docker_rt.logs(id, timestamps=True)]).decode().splitlines()
+    assert [line.split(" ", 1)[1] for line in stamped] == ["first", "second"], stamped
+    times = []
+    for line in stamped:  # RFC3339Nano, as kubectl shows it
+        m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,9})?Z ", line)
+        assert m, line
+        times.append(datetime.fromisoformat(m.group(1) + (m.group(2) or "")[:7] + "+00:00").timestamp())
+    assert times[0] <= between + 0.1 and between <= times[1]
 
 
 async def test_only_managed_containers_are_seen(docker_rt: DockerRuntime, make_spec: MakeSpec) -> None:

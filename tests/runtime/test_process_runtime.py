@@ -176,6 +176,13 @@ async def test_logs_follow_and_tail(process_rt: ProcessRuntime, make_spec: MakeS
     assert await output(process_rt, id, tail=10) == b"one\ntwo\nthree\n"
 
 
+async def test_logs_refuse_times_when_called(process_rt: ProcessRuntime, make_spec: MakeSpec) -> None:
+    id = await started(process_rt, make_spec(command=["sh", "-c", "echo one"]))
+    for kwargs in ({"timestamps": True}, {"since": time.time() - 60}):
+        with pytest.raises(errors.Unsupported, match="does not record when log lines were written.*docker"):
+            process_rt.logs(id, **kwargs)  # type: ignore[arg-type]  # raised before any iteration
+
+
 async def test_bad_specs(process_rt: ProcessRuntime, make_spec: MakeSpec) -> None:
     with pytest.raises(errors.InvalidSpec):
         await process_rt.create(make_spec(command=[], args=[]))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 
@@ -92,3 +94,24 @@ async def test_snapshots_do_not_alias_state(sim_rt: SimRuntime, make_spec: MakeS
     info.labels["x"] = "y"
     again = await sim_rt.inspect(id)
     assert again.state == "created" and "x" not in again.labels
+
+
+async def test_logs_since_and_timestamps(sim_rt: SimRuntime, make_spec: MakeSpec) -> None:
+    id = await sim_rt.create(make_spec())
+    before = time.time()
+    await sim_rt.start(id)
+    await asyncio.sleep(0.02)
+    between = time.time()
+    await asyncio.sleep(0.02)
+    await sim_rt.stop(id, 0)
+    after = time.time()
+    everything = [b"sim: main started\n", b"sim: exited with code 143\n"]
+    assert [c async for c in sim_rt.logs(id, since=before)] == everything
+    assert [c async for c in sim_rt.logs(id, since=between)] == everything[1:]
+    assert [c async for c in sim_rt.logs(id, since=after + 1)] == []
+    assert [c async for c in sim_rt.logs(id, tail=1, since=before)] == everything[1:]  # tail, then since
+    stamped = [c async for c in sim_rt.logs(id, timestamps=True)]
+    assert [c.split(b" ", 1)[1] for c in stamped] == everything
+    stamp = stamped[0].split(b" ", 1)[0].decode()  # Docker's shape: nine fraction digits and Z
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", stamp), stamp
+    assert before - 1e-3 <= datetime.fromisoformat(stamp[:26] + "+00:00").timestamp() <= between
