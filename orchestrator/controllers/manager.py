@@ -16,6 +16,7 @@ from orchestrator.controllers.deployment_controller import DeploymentController
 from orchestrator.controllers.gc_controller import GarbageCollector
 from orchestrator.controllers.informing import SharedInformers
 from orchestrator.controllers.job_controller import JobController
+from orchestrator.controllers.namespace_controller import NamespaceController
 from orchestrator.controllers.node_lifecycle_controller import NodeLifecycleController
 from orchestrator.controllers.replicaset_controller import ReplicaSetController
 from orchestrator.controllers.runner import run_controller
@@ -31,6 +32,7 @@ CONTROLLERS: dict[str, Any] = {
     "daemonset": DaemonSetController,
     "garbage-collector": GarbageCollector,
     "node-lifecycle": NodeLifecycleController,
+    "namespace": NamespaceController,
 }
 COMPONENT = "controller-manager"
 

@@ -71,7 +71,7 @@ class LocalAPI:
             entry = await self.objects.patch(k, namespace=namespace, name=name, content_type=ctype,
                                              body=codec.encode({"spec": {"replicas": patch["spec"]["replicas"]}}))
             return entry.obj
-        if subresource not in ("", "status"):
+        if subresource not in ("", "status", "finalize"):
             raise BadRequest(f"subresource {subresource!r} cannot be patched")
         entry = await self.objects.patch(k, namespace=namespace if k.namespaced else "", name=name,
                                          body=codec.encode(patch), content_type=ctype, subresource=subresource)

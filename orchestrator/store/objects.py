@@ -10,7 +10,10 @@ rules hold whoever writes:
   object being deleted deletes it.
 - delete: preconditions; Foreground/Orphan add their finalizer; an object with
   finalizers only gets deletionTimestamp; a pod bound to a live node is deleted
-  gracefully (its agent finishes the deletion); a namespace takes its contents with it.
+  gracefully (its agent finishes the deletion). A namespace goes Terminating and stays
+  until the namespace controller has deleted its contents and removed its
+  `kubernetes` finalizer (the `finalize` subresource); default, kube-system,
+  kube-public and orch-system cannot be deleted.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from orchestrator.store.gpu_ledger import GpuLedger
 from orchestrator.store.store import Entry, Store
 
 FOREGROUND, ORPHAN = "foregroundDeletion", "orphan"
+NAMESPACE_FINALIZER = "kubernetes"  # spec.finalizers: held until the namespace controller emptied it
+PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "orch-system")
 POLICIES = ("Background", "Foreground", "Orphan")
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 APPLY_PATCH = "application/apply-patch+yaml"  # server-side apply: kubectl apply --server-side
@@ -133,6 +138,10 @@ class Objects:
         meta.deletion_timestamp = None
         meta.deletion_grace_period_seconds = None
         defaults.apply_defaults(kind.kind, obj)
+        if kind.kind == "Namespace":  # the namespace controller empties it before it may go
+            if not obj.spec.finalizers:  # type: ignore[attr-defined]
+                obj.spec.finalizers = [NAMESPACE_FINALIZER]  # type: ignore[attr-defined]
+            obj.status.phase = "Active"  # type: ignore[attr-defined]
         generated = not meta.name
         for _ in range(8):
             if generated:
@@ -200,6 +209,14 @@ class Objects:
             out = clone(current)
             out.status = new.status  # type: ignore[attr-defined]
             return out
+        if subresource == "finalize":  # Namespace: spec.finalizers change here and only here
+            out = clone(current)
+            out.spec.finalizers = list(new.spec.finalizers)  # type: ignore[attr-defined]
+            if out.metadata.deletion_timestamp and not out.metadata.finalizers and not _spec_finalizers(out):
+                raise _DeleteNow("the namespace is finalized")
+            return out
+        if kind.kind == "Namespace":
+            new.spec.finalizers = list(current.spec.finalizers)  # type: ignore[attr-defined]
         old, meta = current.metadata, new.metadata
         meta.name, meta.namespace, meta.uid = old.name, old.namespace, old.uid
         meta.creation_timestamp, meta.generate_name = old.creation_timestamp, old.generate_name
@@ -211,7 +228,7 @@ class Objects:
         if _spec_bytes(new) != _spec_bytes(current):
             meta.generation = old.generation + 1
         self._validate(kind, new, current)
-        if old.deletion_timestamp and not meta.finalizers:
+        if old.deletion_timestamp and not meta.finalizers and not _spec_finalizers(new):
             raise _DeleteNow("the last finalizer was removed")
         return new
 
@@ -286,11 +303,13 @@ class Objects:
         if expected is not None and str(expected) != meta.resource_version:
             raise Conflict(f"Operation cannot be fulfilled on {_what(kind, name)}: the object has been modified; "
                            "please apply your changes to the latest version and try again")
-        if kind.kind == "Namespace":
-            await self._empty_namespace(name)
+        namespace_kind = kind.kind == "Namespace"
+        if namespace_kind and name in PROTECTED_NAMESPACES:
+            raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                            kind=kind.plural, name=name)
         extra = {"Foreground": FOREGROUND, "Orphan": ORPHAN}.get(propagation_policy)
         graceful = self._graceful_pod(kind, current.obj, grace_period_seconds)
-        if not meta.finalizers and extra is None and graceful is None:
+        if not meta.finalizers and extra is None and graceful is None and not namespace_kind:
             try:
                 return await self.store.delete(key), True
             except NotFound:
@@ -303,6 +322,10 @@ class Objects:
                 m.finalizers.append(extra)
             if graceful is not None:
                 m.deletion_grace_period_seconds = graceful
+            if namespace_kind:  # Terminating: the namespace controller deletes its contents, then finalizes
+                out.status.phase = "Terminating"  # type: ignore[attr-defined]
+                if NAMESPACE_FINALIZER not in out.spec.finalizers:  # type: ignore[attr-defined]
+                    out.spec.finalizers.append(NAMESPACE_FINALIZER)  # type: ignore[attr-defined]
             if m.deletion_timestamp and extra is None and graceful is None:
                 return None
             m.deletion_timestamp = m.deletion_timestamp or self.clock()
@@ -323,17 +346,6 @@ class Objects:
         if grace is None:
             grace = obj.spec.termination_grace_period_seconds  # type: ignore[attr-defined]
         return 30 if grace is None else grace
-
-    async def _empty_namespace(self, namespace: str) -> None:
-        for kind in REGISTRY.kinds:
-            if not kind.namespaced:
-                continue
-            entries, _ = self.store.list(kind.prefix(namespace))
-            for e in entries:
-                try:
-                    await self.store.delete(kind.key(namespace, e.obj.metadata.name))
-                except NotFound:
-                    pass
 
     # ---- binding ---------------------------------------------------------------------------
 
@@ -375,6 +387,11 @@ class Objects:
             return out
 
         return await self._mutate(pods, pods.key(namespace, name), name, bind)
+
+
+def _spec_finalizers(obj: Object) -> list[str]:
+    """A Namespace's spec.finalizers (what the namespace controller holds); [] for other kinds."""
+    return list(getattr(getattr(obj, "spec", None), "finalizers", None) or [])
 
 
 class _DeleteNow(ApiError):

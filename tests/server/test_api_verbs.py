@@ -169,10 +169,17 @@ async def test_delete_collection_and_namespace_cascade(api: Api) -> None:
                        json={"metadata": {"name": f"c{i}", "labels": {"g": str(i % 2)}}, "data": {"k": "v"}})
     status, body = await api.call("DELETE", "/api/v1/namespaces/tmp/configmaps?labelSelector=g%3D0")
     assert status == 200 and len(body["items"]) == 2
-    status, _ = await api.call("DELETE", "/api/v1/namespaces/tmp")
-    assert status == 200
-    _, body = await api.call("GET", "/api/v1/configmaps")
-    assert [i for i in body["items"] if i["metadata"]["namespace"] == "tmp"] == []
+    _, ns = await api.call("GET", "/api/v1/namespaces/tmp")
+    assert ns["spec"]["finalizers"] == ["kubernetes"] and ns["status"]["phase"] == "Active"
+    status, body = await api.call("DELETE", "/api/v1/namespaces/tmp")  # the namespace controller empties it
+    assert status == 202 and body["status"]["phase"] == "Terminating" and body["metadata"]["deletionTimestamp"]
+    status, body = await api.call("POST", "/api/v1/namespaces/tmp/configmaps", json={"metadata": {"name": "late"}})
+    assert status == 403 and "being terminated" in body["message"]
+    _, ns = await api.call("GET", "/api/v1/namespaces/tmp")
+    status, body = await api.call("PUT", "/api/v1/namespaces/tmp", json={**ns, "spec": {"finalizers": []}})
+    assert status == 200 and body["spec"]["finalizers"] == ["kubernetes"]  # only /finalize changes them
+    status, body = await api.call("DELETE", "/api/v1/namespaces/default")
+    assert status == 403 and "may not be deleted" in body["message"]
 
 
 async def test_binding(api: Api) -> None:
