@@ -4,9 +4,11 @@ A node is eligible when the template's nodeSelector and required node affinity m
 and its NoSchedule/NoExecute taints are tolerated (with the tolerations Kubernetes gives
 every daemon pod: not-ready, unreachable, unschedulable). A pod already on a node stays
 while only NoSchedule taints are untolerated (Kubernetes' shouldContinueRunning): they keep
-new pods off, NoExecute evicts. Pods are created with `spec.nodeName` set, so they need no
-scheduler. Extra pods, pods on nodes they may not stay on or that vanished, and failed pods
-are deleted. Template changes roll out node by node
+new pods off, NoExecute evicts. Each pod is created for one node through a required node
+affinity on `metadata.name` (as Kubernetes has done since 1.12) and bound by the
+scheduler, so it is checked to fit (CPU, memory, host ports, GPUs get devices) and a pod
+that does not fit says why in a FailedScheduling event. Extra pods, pods on nodes they may
+not stay on or that vanished, and failed pods are deleted. Template changes roll out node by node
 (RollingUpdate, at most maxUnavailable nodes without an available pod) or wait for
 someone to delete the old pod (OnDelete). Pods carry `controller-revision-hash`.
 """
@@ -21,7 +23,8 @@ from orchestrator.controllers.placement import NOT_READY_TAINT, UNREACHABLE_TAIN
 from orchestrator.model.apps import DaemonSet, DaemonSetStatus
 from orchestrator.model.base import clone
 from orchestrator.model.nodes import Node
-from orchestrator.model.pods import Pod, PodSpec, Toleration
+from orchestrator.model.pods import (Affinity, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+                                     Pod, PodSpec, Toleration)
 from orchestrator.model.selectors import Selector, SelectorError, from_label_selector
 
 REVISION_HASH = "controller-revision-hash"
@@ -48,6 +51,34 @@ def daemon_spec(ds: DaemonSet) -> PodSpec:
     return spec
 
 
+def target_node(pod: Pod) -> str:
+    """The node a daemon pod is for: spec.nodeName once bound, before that the node its
+    required affinity names (Kubernetes' GetTargetNodeName)."""
+    if pod.spec.node_name:
+        return pod.spec.node_name
+    aff = pod.spec.affinity.node_affinity if pod.spec.affinity is not None else None
+    required = aff.required_during_scheduling_ignored_during_execution if aff is not None else None
+    for term in required.node_selector_terms if required is not None else []:
+        for f in term.match_fields:
+            if f.key == "metadata.name" and f.operator == "In" and len(f.values) == 1:
+                return f.values[0]
+    return ""
+
+
+def pinned_to(spec: PodSpec, node_name: str) -> PodSpec:
+    """The spec with its required node affinity replaced by "this node" (the template's own
+    node affinity was checked when the node was found eligible)."""
+    out = clone(spec)
+    term = NodeSelectorTerm(match_fields=[NodeSelectorRequirement(key="metadata.name", operator="In",
+                                                                  values=[node_name])])
+    affinity = out.affinity if out.affinity is not None else Affinity()
+    node_affinity = affinity.node_affinity if affinity.node_affinity is not None else NodeAffinity()
+    node_affinity.required_during_scheduling_ignored_during_execution = NodeSelector(node_selector_terms=[term])
+    affinity.node_affinity = node_affinity
+    out.affinity = affinity
+    return out
+
+
 def eligible_nodes(ds: DaemonSet, nodes: list[Node], *,
                    effects: tuple[str, ...] = ("NoSchedule", "NoExecute")) -> list[Node]:
     spec = daemon_spec(ds)
@@ -68,7 +99,7 @@ def plan_daemonset(ds: DaemonSet, *, nodes: list[Node], owned: list[Pod], orphan
     by_node: dict[str, list[Pod]] = {}
     for p in pods:
         if not podutil.is_terminating(p):
-            by_node.setdefault(p.spec.node_name, []).append(p)
+            by_node.setdefault(target_node(p), []).append(p)
     creating = ds.metadata.deletion_timestamp is None
     deletes: list[Pod] = []
     keep: dict[str, Pod] = {}
@@ -93,9 +124,8 @@ def plan_daemonset(ds: DaemonSet, *, nodes: list[Node], owned: list[Pod], orphan
             if node_name not in known:
                 continue
             pod = podutil.pod_from_template(ds.spec.template, namespace=ns, generate_name=f"{name}-", owner=ref,
-                                            labels={REVISION_HASH: current}, node_name=node_name)
-            pod.spec = clone(spec)
-            pod.spec.node_name = node_name
+                                            labels={REVISION_HASH: current})
+            pod.spec = pinned_to(spec, node_name)
             plan.actions.append(Create(pod, owner=ds))
     plan.actions += [Delete("Pod", ns, p.metadata.name, owner=ds) for p in deletes]
     status = DaemonSetStatus(
@@ -139,5 +169,5 @@ def _rolling(ds: DaemonSet, keep: dict[str, Pod], eligible: set[str], current: s
             out.append(p)
             unavailable += 1
     for p in out:
-        keep.pop(p.spec.node_name, None)
+        keep.pop(target_node(p), None)
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orchestrator.controllers.actions import Create, Delete, UpdateStatus
-from orchestrator.controllers.daemonsets import REVISION_HASH, plan_daemonset
+from orchestrator.controllers.daemonsets import REVISION_HASH, plan_daemonset, target_node
 from orchestrator.controllers.rollouts import template_hash
 from orchestrator.model.apps import DaemonSet
 from orchestrator.model.nodes import Taint
@@ -18,17 +18,32 @@ def ds_pod(ds: DaemonSet, name: str, node: str, *, current: bool = True, **kw: o
     return make_pod(name, owner=ds, node=node, labels=labels, **kw)  # type: ignore[arg-type]
 
 
-def test_one_pod_per_node_bound_directly() -> None:
+def test_one_pod_per_node_pinned_by_affinity() -> None:
     ds = make_ds()
     nodes = [make_node("n1"), make_node("n2"), make_node("n3")]
     plan = plan_daemonset(ds, nodes=nodes, owned=[ds_pod(ds, "p1", "n1")], orphans=[], now=NOW)
-    created = sorted(c.obj.spec.node_name for c in plan.of(Create))
+    created = sorted(target_node(c.obj) for c in plan.of(Create))
     assert created == ["n2", "n3"]
     pod = plan.of(Create)[0].obj
     assert pod.metadata.labels[REVISION_HASH] == template_hash(ds.spec.template)
     assert {t.key for t in pod.spec.tolerations} >= {"node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"}
     st = plan.of(UpdateStatus)[0].obj.status
     assert (st.desired_number_scheduled, st.current_number_scheduled, st.number_ready) == (3, 1, 1)
+
+
+def test_pods_are_pinned_for_the_scheduler_and_a_pending_one_counts() -> None:
+    ds = make_ds(node_selector={"disk": "ssd"})
+    nodes = [make_node("n1", labels={"disk": "ssd"}), make_node("n2", labels={"disk": "ssd"})]
+    (first, second) = plan_daemonset(ds, nodes=nodes, owned=[], orphans=[], now=NOW).of(Create)
+    pod = first.obj
+    assert pod.spec.node_name == "" and pod.spec.node_selector == {"disk": "ssd"}
+    (term,) = pod.spec.affinity.node_affinity.required_during_scheduling_ignored_during_execution.node_selector_terms
+    assert [(f.key, f.operator, f.values) for f in term.match_fields] == [("metadata.name", "In", ["n1"])]
+    pending = make_pod("pending", owner=ds, node="", phase="Pending", labels={
+        **ds.spec.template.metadata.labels, REVISION_HASH: template_hash(ds.spec.template)})
+    pending.spec = pod.spec
+    again = plan_daemonset(ds, nodes=nodes, owned=[pending], orphans=[], now=NOW)
+    assert [target_node(c.obj) for c in again.of(Create)] == ["n2"] and not again.of(Delete)
 
 
 def test_node_selector_affinity_and_taints_decide_eligibility() -> None:
@@ -38,17 +53,17 @@ def test_node_selector_affinity_and_taints_decide_eligibility() -> None:
              make_node("unreachable", labels={"disk": "ssd"},
                        taints=[Taint(key="node.kubernetes.io/unreachable", effect="NoExecute")]),
              make_node("soft", labels={"disk": "ssd"}, taints=[Taint(key="x", effect="PreferNoSchedule")])]
-    created = sorted(c.obj.spec.node_name for c in plan_daemonset(ds, nodes=nodes, owned=[], orphans=[],
+    created = sorted(target_node(c.obj) for c in plan_daemonset(ds, nodes=nodes, owned=[], orphans=[],
                                                                   now=NOW).of(Create))
     assert created == ["soft", "ssd", "unreachable"]
     tolerant = make_ds(tolerations=[Toleration(key="gpu", operator="Exists")])
-    created = {c.obj.spec.node_name for c in plan_daemonset(tolerant, nodes=nodes, owned=[], orphans=[],
+    created = {target_node(c.obj) for c in plan_daemonset(tolerant, nodes=nodes, owned=[], orphans=[],
                                                             now=NOW).of(Create)}
     assert "tainted" in created and "hdd" in created
     term = NodeSelectorTerm(match_expressions=[NodeSelectorRequirement(key="disk", operator="NotIn", values=["hdd"])])
     aff = make_ds(affinity=Affinity(node_affinity=NodeAffinity(
         required_during_scheduling_ignored_during_execution=NodeSelector(node_selector_terms=[term]))))
-    created = {c.obj.spec.node_name for c in plan_daemonset(aff, nodes=nodes, owned=[], orphans=[], now=NOW).of(Create)}
+    created = {target_node(c.obj) for c in plan_daemonset(aff, nodes=nodes, owned=[], orphans=[], now=NOW).of(Create)}
     assert "hdd" not in created and "ssd" in created
 
 
@@ -85,7 +100,7 @@ def test_a_failed_daemon_pod_is_replaced() -> None:
     plan = plan_daemonset(ds, nodes=[make_node("n1")], owned=[ds_pod(ds, "dead", "n1", phase="Failed")], orphans=[],
                           now=NOW)
     assert [d.name for d in plan.of(Delete)] == ["dead"]
-    assert [c.obj.spec.node_name for c in plan.of(Create)] == ["n1"]
+    assert [target_node(c.obj) for c in plan.of(Create)] == ["n1"]
 
 
 def test_rolling_update_replaces_at_most_max_unavailable_nodes_at_once() -> None:

@@ -235,6 +235,16 @@ spec:
     extra.stop()  # --cleanup deletes its Node
     api.wait_for("the pod of the node that left gone", on_nodes({"s-0", "s-1"}), timeout=20)
 
+    # Daemon pods go through the scheduler: one that cannot fit waits, and says why.
+    (tmp_path / "big.yaml").write_text((tmp_path / "ds.yaml").read_text().replace("logs", "big").replace(
+        "image: fluentbit}", "image: fluentbit, resources: {requests: {cpu: '500'}}}"))
+    server.cli("apply", "-f", str(tmp_path / "big.yaml"))
+    api.wait_for("a pending big pod per node", lambda: len(pods(api, "app=big")) == 2, timeout=20)
+    assert all(not p["spec"].get("nodeName") for p in pods(api, "app=big"))
+    name = pods(api, "app=big")[0]["metadata"]["name"]
+    api.wait_for("its FailedScheduling reason", lambda: "Insufficient cpu" in server.cli(
+        "describe", "pod", name).stdout, timeout=20)
+
 
 def test_a_node_that_stops_renewing_its_lease_loses_its_pods(orch_server: Callable[..., OrchServer],
                                                              orch_sim: Callable[..., SimProcess],
