@@ -45,3 +45,42 @@ async def test_malformed_input_everywhere_gives_only_4xx(api: Api) -> None:
         assert status == 404
     status, _ = await api.call("GET", "/readyz", token="")
     assert status == 200
+
+
+NASTY_PATCHES: list[bytes] = [
+    b'{"metadata": null}', b'{"spec": null}', b'{"spec": {"containers": [{"$patch": "delete"}]}}',
+    b'{"spec": {"containers": [{"name": "c", "$patch": "delete"}]}}', b'{"spec": {"containers": [7]}}',
+    b'{"spec": {"containers": [{"name": {"x": 1}}]}}', b'{"spec": {"$setElementOrder/containers": [1, [2], null]}}',
+    b'{"spec": {"$setElementOrder/containers": "x"}}', b'{"metadata": {"$deleteFromPrimitiveList/finalizers": 5}}',
+    b'{"spec": {"$retainKeys": [1, 2]}}', b'{"$patch": "replace"}', b'{"$patch": "delete"}', b'{"$patch": 7}',
+    b'{"spec": {"containers": {"$patch": "replace"}}}', b'{"metadata": {"finalizers": [{"a": 1}]}}',
+    b'{"metadata": {"annotations": {"orch.io/gpu-devices": "GPU-1"}}}',
+    b'[{"op": "remove", "path": "/metadata"}]', b'[{"op": "move", "from": "/spec", "path": "/spec/x"}]',
+    b"metadata:\n  labels: [1, 2\n", b"- a\n- b\n", b"metadata: {name: other}\n",
+]
+
+
+async def test_patches_of_every_type_on_live_objects_give_only_2xx_or_4xx(api: Api) -> None:
+    """Patches that parse but do damage (drop metadata, delete every container, odd directives)."""
+    await api.call("POST", "/api/v1/namespaces", json={"metadata": {"name": "fz"}})
+    pod = {"metadata": {"name": "victim"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    cm = {"metadata": {"name": "victim"}, "data": {"k": "v"}}
+    for path, body in (("/api/v1/namespaces/default/pods", pod), ("/api/v1/namespaces/default/configmaps", cm)):
+        status, _ = await api.call("POST", path, json=body)
+        assert status == 201
+    targets = ["/api/v1/namespaces/default/pods/victim", "/api/v1/namespaces/default/pods/victim/status",
+               "/api/v1/namespaces/default/configmaps/victim", "/api/v1/namespaces/fz",
+               "/api/v1/namespaces/fz/finalize", "/api/v1/namespaces/fz/status"]
+    ctypes = ["application/merge-patch+json", "application/json-patch+json", "application/strategic-merge-patch+json",
+              "application/apply-patch+yaml"]
+    for path in targets:
+        for ctype in ctypes:
+            for body in NASTY_PATCHES + BAD_BODIES[:12]:
+                status, answer = await api.call("PATCH", path, data=body, headers={"Content-Type": ctype})
+                assert status < 500, (path, ctype, body[:60], status, answer)
+                assert isinstance(answer, dict), (path, ctype, body[:60], answer)
+        for body in BAD_BODIES[:12]:
+            status, answer = await api.call("PUT", path, data=body, headers={"Content-Type": "application/json"})
+            assert status < 500, (path, "PUT", body[:60], status, answer)
+    status, _ = await api.call("GET", "/readyz", token="")
+    assert status == 200
