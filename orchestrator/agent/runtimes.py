@@ -22,7 +22,7 @@ async def choose_runtime(kind: str, *, data_dir: Path) -> tuple[ContainerRuntime
     """
     if kind != "auto":
         runtime = await open_runtime(kind, data_dir=data_dir)
-        reason = f"the {kind} runtime, as asked (--runtime {kind})"
+        reason = _with_limits(f"the {kind} runtime, as asked (--runtime {kind})", runtime)
         log.info("container runtime chosen", runtime=runtime.name, reason=reason)
         return runtime, reason
     from orchestrator.runtime.docker import DockerRuntime, default_docker_url
@@ -33,9 +33,16 @@ async def choose_runtime(kind: str, *, data_dir: Path) -> tuple[ContainerRuntime
             docker: ContainerRuntime = await DockerRuntime.open(url=url, ping_timeout=DOCKER_PING_S)
     except (RuntimeError_, TimeoutError) as exc:
         why = exc.message if isinstance(exc, RuntimeError_) else "timed out"
-        reason = f"docker engine not answering at {url}: using the process runtime"
+        runtime = await open_runtime("process", data_dir=data_dir)
+        reason = _with_limits(f"docker engine not answering at {url}: using the process runtime", runtime)
         log.info(reason, runtime="process", docker_error=why)
-        return await open_runtime("process", data_dir=data_dir), reason
+        return runtime, reason
     reason = f"docker engine answered at {url}: using the docker runtime"
     log.info(reason, runtime="docker")
     return docker, reason
+
+
+def _with_limits(reason: str, runtime: ContainerRuntime) -> str:
+    """The process runtime enforces limits only where it may write cgroups: say which."""
+    note = getattr(runtime, "limits_note", "")
+    return f"{reason} ({note})" if note else reason

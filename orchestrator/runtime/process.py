@@ -4,7 +4,10 @@ State is one JSON file per container under ``<data_dir>/containers/``, rewritten
 atomically on every transition, so a fresh runtime on the same data dir adopts the
 processes an earlier agent started (same pid *and* start time).  Output goes to
 ``<data_dir>/logs/<pod-uid>/<container>/<restart>.log``, one file per attempt like
-the kubelet's, so a restarted container's earlier log stays readable.  The child
+the kubelet's, so a restarted container's earlier log stays readable.  CPU and memory
+limits go into a cgroup per container where the host lets us write one (``cgroups``;
+root), and an OOM kill is reported as such; elsewhere the runtime runs without limits and
+says so when it opens.  The child
 writes that file itself, so lines carry no times: ``logs`` refuses ``timestamps`` and
 ``since`` (``Unsupported``).
 
@@ -27,6 +30,7 @@ from pathlib import Path
 
 import structlog
 
+from . import cgroups as cg
 from . import errors, procfs
 from .base import (
     LABEL_POD_NAME,
@@ -51,7 +55,10 @@ class ProcessRuntime:
 
     name = "process"
 
-    def __init__(self, *, data_dir: Path, kill_wait: float = 5.0) -> None:
+    def __init__(self, *, data_dir: Path, kill_wait: float = 5.0, cgroups: cg.Cgroups | None = None,
+                 limits_note: str = "no limits") -> None:
+        self._cgroups = cgroups
+        self.limits_note = limits_note  # how limits are enforced, for the agent to tell
         self._state_dir = data_dir / "containers"
         self._log_dir = data_dir / "logs"
         self._kill_wait = kill_wait
@@ -61,9 +68,12 @@ class ProcessRuntime:
         self._tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
-    async def open(cls, *, data_dir: Path, kill_wait: float = 5.0) -> ProcessRuntime:
+    async def open(cls, *, data_dir: Path, kill_wait: float = 5.0, limits: bool = True) -> ProcessRuntime:
         """Load the records under data_dir and adopt the processes still alive."""
-        runtime = cls(data_dir=data_dir, kill_wait=kill_wait)
+        groups, why = cg.detect() if limits else (None, "limits turned off")
+        note = f"CPU and memory limits through {why}" if groups else f"no CPU or memory limits: {why}"
+        (log.info if groups else log.warning)("process runtime limits", limits=note)
+        runtime = cls(data_dir=data_dir, kill_wait=kill_wait, cgroups=groups, limits_note=note)
         runtime._state_dir.mkdir(parents=True, exist_ok=True)
         for rec in load_records(runtime._state_dir):
             runtime._records[rec.id] = rec
@@ -102,6 +112,7 @@ class ProcessRuntime:
             id=id, name=name, image=spec.image, argv=argv, env=env,
             working_dir=spec.working_dir, labels=managed_labels(spec),
             log_path=str(log_path), created_at=now_rfc3339(),
+            cpu_millis=spec.cpu_millis, memory_bytes=spec.memory_bytes,
         )  # fmt: skip
         save_record(self._state_dir, rec)
         self._records[id] = rec
@@ -116,6 +127,7 @@ class ProcessRuntime:
         path.parent.mkdir(parents=True, exist_ok=True)
         # A minimal environment: the agent's own (tokens included) is not the pod's.
         env = {"PATH": os.environ.get("PATH", os.defpath), "HOSTNAME": rec.labels[LABEL_POD_NAME]}
+        argv = self._limited(rec)
         try:
             with path.open("ab") as out:  # noqa: ASYNC230 - local file, opened once
                 # A new session makes the pid a group leader: stop signals the group,
@@ -123,7 +135,7 @@ class ProcessRuntime:
                 # Plain Popen, not asyncio's: closing an asyncio subprocess transport
                 # kills the child, and workloads must outlive the runtime object.
                 child = subprocess.Popen(  # noqa: ASYNC220 - fork+exec, returns at once
-                    rec.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                    argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                     env={**env, **rec.env}, cwd=rec.working_dir, start_new_session=True,
                 )  # fmt: skip
         except OSError as exc:
@@ -135,6 +147,18 @@ class ProcessRuntime:
         self._children[id] = child
         self._watch(rec)
         log.debug("process started", id=id[:12], pid=child.pid, argv=rec.argv)
+
+    def _limited(self, rec: Record) -> list[str]:
+        """The argv to run: the command, joining its cgroup first when it has limits."""
+        if self._cgroups is None or not (rec.cpu_millis or rec.memory_bytes):
+            return rec.argv
+        try:
+            procs = self._cgroups.create(rec.id, cpu_millis=rec.cpu_millis, memory_bytes=rec.memory_bytes)
+        except OSError as exc:
+            log.warning("running without limits: the cgroup could not be made", id=rec.id[:12], error=str(exc))
+            return rec.argv
+        rec.cgroup = True
+        return cg.join_argv(procs, rec.argv)
 
     def _watch(self, rec: Record) -> None:
         task = asyncio.get_running_loop().create_task(self._wait(rec), name=f"process-watch-{rec.id[:12]}")
@@ -159,6 +183,9 @@ class ProcessRuntime:
         if code is None and error is None:
             error = "exit code unknown: the process was adopted from an earlier agent"
         rec.error = error
+        if rec.cgroup and self._cgroups is not None:
+            rec.oom_killed = self._cgroups.oom_killed(rec.id)
+            self._cgroups.remove(rec.id)
         if rec.id in self._records:  # not removed meanwhile
             save_record(self._state_dir, rec)
             self._exited[rec.id].set()
@@ -189,6 +216,8 @@ class ProcessRuntime:
             await self.stop(id, 0)
         del self._records[id]
         self._exited.pop(id, None)
+        if rec.cgroup and self._cgroups is not None:
+            self._cgroups.remove(id)
         delete_record(self._state_dir, id)
         Path(rec.log_path).unlink(missing_ok=True)
 

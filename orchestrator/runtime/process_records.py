@@ -39,6 +39,10 @@ class Record:
     started_at: str | None = None
     finished_at: str | None = None
     error: str | None = None
+    cpu_millis: int | None = None  # limits, enforced through a cgroup when the host allows
+    memory_bytes: int | None = None
+    cgroup: bool = False  # runs in cgroup orch/<id>
+    oom_killed: bool = False
 
     def info(self) -> ContainerInfo:
         info = info_from_labels(id=self.id, name=self.name, image=self.image, labels=self.labels)
@@ -48,6 +52,7 @@ class Record:
         info.started_at = self.started_at
         info.finished_at = self.finished_at
         info.error = self.error
+        info.oom_killed = self.oom_killed
         # ip stays None: host processes share the node's network, the agent
         # reports the host IP as the pod IP.
         return info
