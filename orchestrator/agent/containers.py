@@ -136,4 +136,6 @@ def container_spec(
         labels={**meta.labels, LABEL_NODE: node_name or pod.spec.node_name},
         image_pull_policy=pull_policy(container),
         restart_count=restart_count,
+        share_pod_network=len(pod.spec.containers) + len(pod.spec.init_containers) > 1,
+        pod_ports=[p for c in (*pod.spec.init_containers, *pod.spec.containers) for p in ports(c)],
     )

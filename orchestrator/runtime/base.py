@@ -25,6 +25,7 @@ LABEL_POD_NAME = "orch.io/pod-name"
 LABEL_NAMESPACE = "orch.io/namespace"
 LABEL_CONTAINER = "orch.io/container"
 LABEL_RESTART_COUNT = "orch.io/restart-count"
+LABEL_SANDBOX = "orch.io/sandbox"  # on a pod's sandbox (not a managed container): the pod's uid
 
 
 @dataclass(slots=True, kw_only=True)
@@ -55,6 +56,10 @@ class ContainerSpec:
     labels: dict[str, str] = field(default_factory=dict)  # extra; orch.io/* ones win
     image_pull_policy: PullPolicy = "IfNotPresent"
     restart_count: int = 0
+    # A pod of several containers shares one network (localhost, one IP): runtimes that
+    # isolate containers put them in one sandbox, which publishes all the pod's ports.
+    share_pod_network: bool = False
+    pod_ports: list[PortMapping] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)

@@ -3,7 +3,8 @@
 Every engine call runs under ``asyncio.timeout`` and goes through ``_call``, the one
 place that turns aiodocker/aiohttp errors and timeouts into ``runtime.errors``.
 Containers get ``Init: true`` so a PID 1 that ignores SIGTERM (``sleep``) still stops
-within the grace period.  GPUs are DeviceRequests with exact UUIDs; an engine without
+within the grace period.  The containers of a multi-container pod share a sandbox's
+network (``docker_sandbox``).  GPUs are DeviceRequests with exact UUIDs; an engine without
 the nvidia runtime accepts them at create and fails at start ("could not select
 device driver"), which surfaces as a ``RuntimeError_`` from ``start``.
 """
@@ -25,6 +26,7 @@ from aiodocker.exceptions import DockerError
 from . import errors
 from .base import LABEL_MANAGED, LABEL_POD_UID, ContainerInfo, ContainerSpec, PullPolicy, container_name, is_managed
 from .docker_config import container_config, info_from_inspect
+from .docker_sandbox import Sandboxes
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +47,7 @@ class DockerRuntime:
         self._docker = aiodocker.Docker(url=url or default_docker_url())
         self._call_timeout = call_timeout
         self._pull_timeout = pull_timeout
+        self._sandboxes = Sandboxes(self._docker, self._call)
 
     @classmethod
     async def open(cls, *, url: str | None = None, ping_timeout: float = 5.0) -> DockerRuntime:
@@ -118,7 +121,8 @@ class DockerRuntime:
                 pass  # progress messages; an error entry raises DockerStreamError
 
     async def create(self, spec: ContainerSpec) -> str:
-        config = container_config(spec)
+        sandbox = await self._sandboxes.ensure(spec)
+        config = container_config(spec, sandbox=sandbox)
         name = container_name(spec)
         image_missing = lambda msg: errors.ImageNotPresent(msg, image=spec.image)
         async with self._call("create", not_found=image_missing):
@@ -137,7 +141,11 @@ class DockerRuntime:
 
     async def remove(self, id: str) -> None:
         async with self._call("remove"):
-            await self._docker.containers.container(id).delete(force=True)
+            container = self._docker.containers.container(id)
+            data = await container.show()
+            await container.delete(force=True)
+        if str((data.get("HostConfig") or {}).get("NetworkMode", "")).startswith("container:"):
+            await self._sandboxes.release((data.get("Config", {}).get("Labels") or {}).get(LABEL_POD_UID, ""))
 
     async def list(self, pod_uid: str | None = None) -> list[ContainerInfo]:
         wanted = [f"{LABEL_MANAGED}=true"]
@@ -146,6 +154,8 @@ class DockerRuntime:
         async with self._call("list"):
             found = await self._docker.containers.list(all=True, filters={"label": wanted})
         infos = await asyncio.gather(*(self._inspect_or_none(c.id) for c in found))
+        if pod_uid is None:
+            await self._sandboxes.sweep()
         return [info for info in infos if info is not None]
 
     async def _inspect_or_none(self, id: str) -> ContainerInfo | None:
@@ -160,7 +170,11 @@ class DockerRuntime:
         labels = data.get("Config", {}).get("Labels") or {}
         if not is_managed(labels):
             raise errors.ContainerNotFound(f"container {id} is not managed by orch")
-        return info_from_inspect(data)
+        info = info_from_inspect(data)
+        mode = str((data.get("HostConfig") or {}).get("NetworkMode", ""))
+        if info.ip is None and mode.startswith("container:"):  # in a pod sandbox: the pod IP is its
+            info.ip = await self._sandboxes.ip(mode.removeprefix("container:"))
+        return info
 
     async def logs(
         self, id: str, *, follow: bool = False, tail: int | None = None,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import ContainerInfo, ContainerSpec, info_from_labels, managed_labels
+from .base import (LABEL_NAMESPACE, LABEL_POD_NAME, LABEL_SANDBOX, ContainerInfo, ContainerSpec, PortMapping,
+                   info_from_labels, managed_labels)
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"  # the engine's "never" for StartedAt/FinishedAt
 _STATES = {"created": "created", "running": "running", "paused": "running",
@@ -17,16 +18,24 @@ _STATES = {"created": "created", "running": "running", "paused": "running",
            "removing": "exited"}  # fmt: skip
 
 
-def container_config(spec: ContainerSpec) -> dict[str, Any]:
-    """The Engine API create body; pure, so it is unit-tested without an engine."""
+def container_config(spec: ContainerSpec, *, sandbox: str | None = None) -> dict[str, Any]:
+    """The Engine API create body; pure, so it is unit-tested without an engine.
+
+    With `sandbox` (a container id) the container joins that container's network and IPC
+    namespaces, as the containers of one Kubernetes pod do; the sandbox then holds the
+    pod's hostname and host ports, which the engine refuses on a joining container."""
     host: dict[str, Any] = {"Init": True}
     config: dict[str, Any] = {
         "Image": spec.image,
         "Env": [f"{k}={v}" for k, v in spec.env.items()],
         "Labels": managed_labels(spec),
-        "Hostname": spec.pod_name[:63].rstrip("-."),
         "HostConfig": host,
     }
+    if sandbox is not None:
+        host["NetworkMode"] = host["IpcMode"] = f"container:{sandbox}"
+    else:
+        config["Hostname"] = _hostname(spec)
+        _publish(config, spec.ports)
     # Kubernetes: command replaces ENTRYPOINT (and then the image CMD is dropped too,
     # which the engine does whenever Entrypoint is set); args alone replace CMD.
     if spec.command:
@@ -36,15 +45,6 @@ def container_config(spec: ContainerSpec) -> dict[str, Any]:
         config["Cmd"] = list(spec.args)
     if spec.working_dir:
         config["WorkingDir"] = spec.working_dir
-    if spec.ports:
-        config["ExposedPorts"] = {_port_key(p.container_port, p.protocol): {} for p in spec.ports}
-        bindings: dict[str, list[dict[str, str]]] = {}
-        for p in spec.ports:
-            if p.host_port is not None:
-                key = _port_key(p.container_port, p.protocol)
-                bindings.setdefault(key, []).append({"HostIp": p.host_ip, "HostPort": str(p.host_port)})
-        if bindings:
-            host["PortBindings"] = bindings
     if spec.cpu_millis is not None:
         host["NanoCpus"] = spec.cpu_millis * 1_000_000
     if spec.memory_bytes is not None:
@@ -54,6 +54,37 @@ def container_config(spec: ContainerSpec) -> dict[str, Any]:
             {"Driver": "nvidia", "DeviceIDs": list(spec.gpu_device_ids), "Capabilities": [["gpu"]]}
         ]
     return config
+
+
+def sandbox_config(spec: ContainerSpec, image: str) -> dict[str, Any]:
+    """The Engine API create body of a pod's sandbox: it waits, and owns the pod's network
+    (hostname, IP, every container's host ports)."""
+    config: dict[str, Any] = {
+        "Image": image,
+        "Cmd": ["/pause"],
+        "Labels": {LABEL_SANDBOX: spec.pod_uid, LABEL_POD_NAME: spec.pod_name, LABEL_NAMESPACE: spec.namespace},
+        "Hostname": _hostname(spec),
+        "HostConfig": {"IpcMode": "shareable"},  # its containers join its IPC namespace too
+    }
+    _publish(config, spec.pod_ports)
+    return config
+
+
+def _hostname(spec: ContainerSpec) -> str:
+    return spec.pod_name[:63].rstrip("-.")
+
+
+def _publish(config: dict[str, Any], ports: list[PortMapping]) -> None:
+    if not ports:
+        return
+    config["ExposedPorts"] = {_port_key(p.container_port, p.protocol): {} for p in ports}
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for p in ports:
+        if p.host_port is not None:
+            key = _port_key(p.container_port, p.protocol)
+            bindings.setdefault(key, []).append({"HostIp": p.host_ip, "HostPort": str(p.host_port)})
+    if bindings:
+        config["HostConfig"]["PortBindings"] = bindings
 
 
 def _port_key(port: int, protocol: str) -> str:

@@ -208,6 +208,28 @@ async def test_job_pod_succeeds_and_deletion_stops_within_grace(node: DockerNode
     assert _containers(uid) == []
 
 
+async def test_a_sidecar_reaches_its_pod_mate_on_localhost_and_the_sandbox_goes_with_the_pod(
+        node: DockerNode) -> None:
+    api = node.api
+    manifest = _manifest("duo", command=["httpd", "-f", "-p", "8080", "-h", "/www"])
+    manifest["spec"]["containers"].append({
+        "name": "side", "image": "orch-test/busybox:latest", "imagePullPolicy": "IfNotPresent",
+        "command": ["sh", "-c", "until wget -q -O - http://localhost:8080/index.html; do sleep 0.2; done; "
+                                "exec sleep 3600"]})
+    await create_pod(api, manifest)
+    pod = await pod_where(api, "duo", lambda p: phase(p) == "Running" and condition(p, "Ready") == "True",
+                          timeout=20, what="both containers running")
+    assert pod["status"]["podIP"].startswith("172.")
+    code, out, err = await _orch(api, "logs", "duo", "-c", "side")
+    assert code == 0 and "hello from orch-test" in out, (out, err)
+    sandbox = f"orch-sandbox-{pod['metadata']['uid']}"
+    assert _docker("inspect", "-f", "{{.State.Running}}", sandbox).strip() == "true"
+    status, _ = await api.call("DELETE", "/api/v1/namespaces/default/pods/duo?gracePeriodSeconds=1")
+    assert status == 202
+    await eventually(lambda: _gone(api, "duo"), timeout=15, what="the pod to go")
+    assert subprocess.run(["docker", "inspect", sandbox], capture_output=True, timeout=30).returncode != 0
+
+
 async def _gone(api: Api, name: str) -> bool:
     return await get_pod(api, name) is None
 
