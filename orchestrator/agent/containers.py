@@ -137,5 +137,6 @@ def container_spec(
         image_pull_policy=pull_policy(container),
         restart_count=restart_count,
         share_pod_network=len(pod.spec.containers) + len(pod.spec.init_containers) > 1,
+        hostname=pod.spec.hostname,
         pod_ports=[p for c in (*pod.spec.init_containers, *pod.spec.containers) for p in ports(c)],
     )

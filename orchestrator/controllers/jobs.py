@@ -5,7 +5,8 @@ backoffLimit (with restartPolicy OnFailure, container restarts count too, as in
 Kubernetes) or when it has been active longer than activeDeadlineSeconds; completes it
 (condition Complete, completionTime) when enough pods succeeded. A finished Job with
 ttlSecondsAfterFinished is deleted that long after it finished (Foreground: its pods
-first). succeeded/failed never go down, even if finished pods are deleted.
+first). succeeded/failed never go down, even if finished pods are deleted. Indexed Jobs
+(completionMode: Indexed) run each index to success once (`indexed_jobs`).
 
 After failures, new pods wait (Kubernetes' pod failure back-off): `backoff_s` after the
 first failure since the last success, doubling per failure, at most `backoff_max_s`,
@@ -15,6 +16,7 @@ through its backoffLimit in seconds.
 
 from __future__ import annotations
 
+from orchestrator.controllers import indexed_jobs as ix
 from orchestrator.controllers import pods as podutil
 from orchestrator.controllers.actions import Create, Delete, Patch, Plan, Record, UpdateStatus
 from orchestrator.controllers.clock import format_time, parse_time
@@ -88,6 +90,12 @@ def plan_job(job: Job, *, owned: list[Pod], orphans: list[Pod], now: float, burs
     st = clone(job.status)
     st.succeeded = max(st.succeeded, sum(1 for p in pods if p.status.phase == "Succeeded"))
     st.failed = max(st.failed, sum(1 for p in pods if p.status.phase == "Failed"))
+    indexed = ix.is_indexed(job)
+    parallelism = job.spec.parallelism if job.spec.parallelism is not None else 1
+    if indexed:  # succeeded counts indexes done, each once
+        completed, to_start, extra = ix.plan_indexes(pods, completions=job.spec.completions or 0, active=active,
+                                                    done_before=st.completed_indexes, parallelism=parallelism)
+        st.succeeded, st.completed_indexes = len(completed), ix.format_indexes(completed)
     done = finished(job)
     if done is not None or job.metadata.deletion_timestamp is not None:
         plan.actions += [Delete("Pod", ns, p.metadata.name, owner=job) for p in active] if done else []
@@ -122,13 +130,17 @@ def plan_job(job: Job, *, owned: list[Pod], orphans: list[Pod], now: float, burs
         st.active, st.ready = 0, 0
         _status(plan, job, st)
         return plan
-    parallelism = job.spec.parallelism if job.spec.parallelism is not None else 1
-    want = parallelism if completions is None else min(parallelism, completions - st.succeeded)
+    if indexed:
+        _indexed_pods(plan, job, to_start=[] if suspended else to_start, extra=active if suspended else extra,
+                      wait=backoff_wait(pods, now=now, backoff_s=backoff_s, backoff_max_s=backoff_max_s), burst=burst)
+        want = -1  # done above
+    else:
+        want = parallelism if completions is None else min(parallelism, completions - st.succeeded)
     if completions is None and st.succeeded > 0:
         want = min(want, len(active))  # a work queue: once one succeeded, start no more
     if suspended:
         want = 0
-    diff = len(active) - max(want, 0)
+    diff = 0 if want < 0 else len(active) - want
     wait = backoff_wait(pods, now=now, backoff_s=backoff_s, backoff_max_s=backoff_max_s) if diff < 0 else 0.0
     if wait > 0:
         plan.later(wait)
@@ -147,6 +159,19 @@ def plan_job(job: Job, *, owned: list[Pod], orphans: list[Pod], now: float, burs
     if deadline is not None and not suspended:
         plan.later(start + deadline - now)
     return plan
+
+
+def _indexed_pods(plan: Plan, job: Job, *, to_start: list[int], extra: list[Pod], wait: float, burst: int) -> None:
+    ns, name = job.metadata.namespace, job.metadata.name
+    plan.actions += [Delete("Pod", ns, p.metadata.name, owner=job) for p in extra]
+    if to_start and wait > 0:
+        plan.later(wait)
+        return
+    ref = controller_ref_to(job)
+    for index in to_start[:burst]:
+        pod = podutil.pod_from_template(job.spec.template, namespace=ns, generate_name=f"{name}-", owner=ref,
+                                        labels=pod_labels(job))
+        plan.actions.append(Create(ix.label_pod(pod, name, index), owner=job))
 
 
 def _status(plan: Plan, job: Job, st: JobStatus) -> None:

@@ -59,6 +59,7 @@ class ContainerSpec:
     # A pod of several containers shares one network (localhost, one IP): runtimes that
     # isolate containers put them in one sandbox, which publishes all the pod's ports.
     share_pod_network: bool = False
+    hostname: str = ""  # the pod's spec.hostname; "" = the pod's name
     pod_ports: list[PortMapping] = field(default_factory=list)
 
 

@@ -71,7 +71,7 @@ def sandbox_config(spec: ContainerSpec, image: str) -> dict[str, Any]:
 
 
 def _hostname(spec: ContainerSpec) -> str:
-    return spec.pod_name[:63].rstrip("-.")
+    return (spec.hostname or spec.pod_name)[:63].rstrip("-.")
 
 
 def _publish(config: dict[str, Any], ports: list[PortMapping]) -> None:

@@ -129,3 +129,40 @@ def test_counts_never_go_down_when_finished_pods_vanish() -> None:
     plan = plan_job(job, owned=[], orphans=[], now=NOW)
     assert (status(plan).succeeded, status(plan).failed) == (2, 1)
     assert len(plan.of(Create)) == 2
+
+
+def indexed_pod(job: Job, index: int, phase: str = "Running", **kw: Any) -> Pod:
+    pod = job_pod(job, f"pi-{index}-x{phase[:1].lower()}", phase, **kw)
+    pod.metadata.annotations["batch.kubernetes.io/job-completion-index"] = str(index)
+    return pod
+
+
+def test_indexed_job_starts_the_lowest_missing_indexes_with_their_index() -> None:
+    job = make_job(completions=5, parallelism=2, completion_mode="Indexed")
+    plan = plan_job(job, owned=[indexed_pod(job, 0, "Succeeded")], orphans=[], now=NOW)
+    created = [c.obj for c in plan.of(Create)]
+    assert [p.metadata.annotations["batch.kubernetes.io/job-completion-index"] for p in created] == ["1", "2"]
+    pod = created[0]
+    assert pod.metadata.labels["batch.kubernetes.io/job-completion-index"] == "1"
+    assert pod.metadata.generate_name == "pi-1-" and pod.spec.hostname == "pi-1"
+    (env,) = [e for e in pod.spec.containers[0].env if e.name == "JOB_COMPLETION_INDEX"]
+    assert env.value_from.field_ref.field_path == "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+    assert (status(plan).succeeded, status(plan).completed_indexes) == (1, "0")
+
+
+def test_indexed_job_counts_each_index_once_and_completes_when_all_are_done() -> None:
+    job = make_job(completions=4, parallelism=4, completion_mode="Indexed")
+    pods = [indexed_pod(job, 0, "Succeeded"), indexed_pod(job, 1, "Succeeded"), indexed_pod(job, 3, "Succeeded"),
+            indexed_pod(job, 2, "Failed"), indexed_pod(job, 2), indexed_pod(job, 0)]  # a late twin of done 0
+    plan = plan_job(job, owned=pods, orphans=[], now=NOW, backoff_s=0)
+    assert [d.name for d in plan.of(Delete)] == [pods[5].metadata.name] and not plan.of(Create)
+    assert (status(plan).succeeded, status(plan).completed_indexes) == (3, "0-1,3")
+    pods[4].status.phase = "Succeeded"
+    done = status(plan_job(job, owned=pods[:5], orphans=[], now=NOW))
+    assert done.completed_indexes == "0-3" and [c.type for c in done.conditions] == ["Complete"]
+
+
+def test_completed_index_ranges_round_trip() -> None:
+    from orchestrator.controllers.indexed_jobs import format_indexes, parse_indexes
+    assert format_indexes({5, 0, 1, 2, 7, 8}) == "0-2,5,7-8" and format_indexes([]) == ""
+    assert parse_indexes("0-2,5,7-8") == {0, 1, 2, 5, 7, 8} and parse_indexes("junk,3") == {3}

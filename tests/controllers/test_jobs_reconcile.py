@@ -40,6 +40,18 @@ async def test_completions_4_parallelism_2_completes_never_running_more_than_2(c
     assert "Completed" in await reasons(cluster, "pi")
 
 
+async def test_an_indexed_job_runs_each_index_once(cluster: Cluster) -> None:
+    await cluster.kubelet.add_node("n1")
+    await cluster.api.create(job("shards", completions=3, parallelism=2, completionMode="Indexed"))
+    assert await eventually(lambda: condition(cluster, "shards"), what="a finished job") == "Complete/"
+    j = await cluster.api.get("Job", "shards", namespace="default")
+    assert (j.status.succeeded, j.status.completed_indexes) == (3, "0-2")
+    pods = (await cluster.api.list("Pod", namespace="default", label_selector="job-name=shards")).items
+    index = "batch.kubernetes.io/job-completion-index"
+    assert sorted(p.metadata.annotations[index] for p in pods) == ["0", "1", "2"]
+    assert all(p.metadata.name.startswith(f"shards-{p.metadata.annotations[index]}-") for p in pods)
+
+
 async def test_backoff_limit_fails_the_job(cluster: Cluster) -> None:
     await cluster.kubelet.add_node("n1")
     await cluster.api.create(job("bad", completions=1, parallelism=1, backoffLimit=2, labels={FAIL_LABEL: "true"}))
