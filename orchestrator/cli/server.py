@@ -109,5 +109,9 @@ def run(args: argparse.Namespace) -> int:
         if exc.name not in ("orchestrator.server.main",):
             raise
         raise CliError("this build has no API server (orchestrator.server.main is missing)") from None
-    asyncio.run(serve(settings))
+    from orchestrator.store.guard import StoreCorrupt, StoreLocked
+    try:
+        asyncio.run(serve(settings))
+    except (StoreLocked, StoreCorrupt) as exc:
+        raise CliError(str(exc)) from None
     return 0

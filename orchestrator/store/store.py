@@ -33,6 +33,7 @@ from orchestrator.settings import StoreSettings
 from orchestrator.store.base import LogBackend
 from orchestrator.store.bus import Bus, Subscription
 from orchestrator.store.events import ADDED, DELETED, MODIFIED, StoreEvent
+from orchestrator.store.guard import DataLock, quick_check
 from orchestrator.store.sqlite import Batch, SqliteLog
 
 log = structlog.get_logger(__name__)
@@ -103,6 +104,7 @@ class Store:
         self.settings = settings
         self.bus = bus or Bus()
         self.log_db: LogBackend = backend or SqliteLog(settings.path, synchronous=settings.synchronous)
+        self._lock = DataLock(settings.path) if backend is None else None  # guards the SQLite file
         self.revision = 0
         self.compacted = 0
         self._cache: dict[str, dict[str, Entry]] = {}
@@ -121,7 +123,17 @@ class Store:
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def open(self) -> None:
-        await self.log_db.open()
+        """Lock the file (one server per store), check it, load it. StoreLocked/StoreCorrupt."""
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            if self._lock is not None:
+                await asyncio.to_thread(quick_check, self.settings.path)
+            await self.log_db.open()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
         rows, self.revision, self.compacted = await self.log_db.load()
         for key, rv, raw in rows:
             kind = REGISTRY.by_key(key)
@@ -139,6 +151,8 @@ class Store:
                 op.future.set_exception(ServiceUnavailable("the server is shutting down"))
         self.bus.close_all("the server is shutting down")
         await self.log_db.close()
+        if self._lock is not None:
+            self._lock.release()
 
     async def stop_writer(self) -> None:
         """Ask the writer to finish what is queued and return (a clean stop, no cancellation
