@@ -28,6 +28,7 @@ class ApiSettings:
     max_body_bytes: int = 3 * 1024 * 1024
     watch_queue_size: int = 10_000     # events buffered per watcher before it is cut off
     bookmark_interval_s: float = 30.0
+    exec_timeout_s: float = 300.0      # an exec is abandoned after this long (its output is held until it ends)
 
 
 @dataclass(slots=True)

@@ -3,7 +3,8 @@
     main.py         run_agent(): fingerprint -> runtime -> bind -> join -> one TaskGroup
     joining.py      the join request and the join/rejoin loop (token, or node.json's credential)
     identities.py   node.json (0600): name, credential, API servers, proxy token, gossip key
-    listener.py     the agent's HTTP listener: /join forward, /gossip, /healthz, log routes
+    listener.py     the agent's HTTP listener: /join forward, /gossip, /healthz, log and exec routes
+    log_routes.py, exec_routes.py: a container's log, a command run in it (for the server only)
     heartbeating.py Lease renewal and the Ready condition
     runtimes.py     which container runtime, and why
     podsync*.py, probes*.py, containers*.py, status*.py: running the pods bound here

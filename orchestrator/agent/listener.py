@@ -5,8 +5,8 @@
 - POST /gossip, /gossip/probe (and GET /gossip, the table, for people and tests): signed
   with the cluster gossip key (see `membership.wire`); answers are signed back.
 - GET /healthz: "ok", no credentials.
-- The log routes of `agent.log_routes`, when that module is there (it checks the proxy
-  token the server presents).
+- The log routes of `agent.log_routes`, when that module is there, and the exec route of
+  `agent.exec_routes` (both check the proxy token the server presents).
 The socket is bound before the join (so the join can name the real port, even for port
 0) and served once the join is done.
 """
@@ -26,6 +26,7 @@ import msgspec
 import structlog
 from aiohttp import web
 
+from orchestrator.agent import exec_routes
 from orchestrator.membership.gossiping import Gossiper
 from orchestrator.membership.wire import (SIGNATURE_HEADER, Message, PeerAuth, encode, message_decoder,
                                           probe_decoder, verify)
@@ -107,6 +108,7 @@ def build_app(ctx: ListenerContext, *, runtime: ContainerRuntime, proxy_token_di
         log.info("log routes not built into this agent; `orch logs` will not reach it")
     else:
         register_log_routes(app, runtime=runtime, proxy_token_digest=proxy_token_digest)
+    exec_routes.register(app, runtime=runtime, proxy_token_digest=proxy_token_digest)
     return app
 
 

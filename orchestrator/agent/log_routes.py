@@ -44,13 +44,13 @@ def register(app: web.Application, *, runtime: ContainerRuntime, proxy_token_dig
     app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", container_logs)
 
 
-def _status(code: int, reason: str, message: str) -> web.Response:
+def status(code: int, reason: str, message: str) -> web.Response:
     body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": message, "reason": reason, "code": code}  # fmt: skip
     return web.Response(status=code, text=json.dumps(body), content_type="application/json")
 
 
-def _authorized(request: web.Request) -> bool:
+def authorized(request: web.Request) -> bool:
     # Agents hold only the digest of the server's proxy token: an agent cannot pose as the server.
     expected = request.app[TOKEN]
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
@@ -76,19 +76,19 @@ def pick(infos: list[ContainerInfo], *, namespace: str, pod: str, container: str
 
 
 async def container_logs(request: web.Request) -> web.StreamResponse:
-    if not _authorized(request):
-        return _status(401, "Unauthorized", "Unauthorized: this endpoint takes the server's proxy token")
+    if not authorized(request):
+        return status(401, "Unauthorized", "Unauthorized: this endpoint takes the server's proxy token")
     ns, pod, name = (request.match_info[k] for k in ("namespace", "pod", "container"))
     tail_text = request.query.get("tailLines", "")
     if tail_text and not tail_text.lstrip("-").isdigit():
-        return _status(400, "BadRequest", f"tailLines={tail_text!r} must be an integer")
+        return status(400, "BadRequest", f"tailLines={tail_text!r} must be an integer")
     tail = int(tail_text) if tail_text else None
     if tail is not None and tail < 0:
         tail = None
     try:
         since_seconds, since = since_options(request.query)
     except ValueError as exc:
-        return _status(400, "BadRequest", str(exc))
+        return status(400, "BadRequest", str(exc))
     if since_seconds is not None:
         since = time.time() - since_seconds
     follow, previous = _flag(request, "follow"), _flag(request, "previous")
@@ -97,17 +97,17 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
         async with asyncio.timeout(LIST_TIMEOUT_S):
             infos = await runtime.list()
     except (RuntimeError_, TimeoutError) as exc:
-        return _status(503, "ServiceUnavailable", f"the container runtime did not answer: {exc}")
+        return status(503, "ServiceUnavailable", f"the container runtime did not answer: {exc}")
     info = pick(infos, namespace=ns, pod=pod, container=name, previous=previous)
     if info is None:
         what = "previous terminated container" if previous else "container"
-        return _status(404 if not previous else 400, "NotFound" if not previous else "BadRequest",
-                       f'{what} "{name}" in pod "{pod}" not found')
+        return status(404 if not previous else 400, "NotFound" if not previous else "BadRequest",
+                      f'{what} "{name}" in pod "{pod}" not found')
     try:
         chunks = runtime.logs(info.id, follow=follow, tail=tail, timestamps=_flag(request, "timestamps"),
                               since=since)
     except Unsupported as exc:  # the driver cannot do it at all: the caller's request, not a fault
-        return _status(400, "BadRequest", exc.message)
+        return status(400, "BadRequest", exc.message)
     response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8",
                                            "X-Content-Type-Options": "nosniff"})  # fmt: skip
     if follow:  # headers now: the first line may be a long time coming
@@ -122,11 +122,11 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
         pass  # removed while we read: the log ends here
     except Unsupported as exc:
         if not response.prepared:
-            return _status(400, "BadRequest", exc.message)
+            return status(400, "BadRequest", exc.message)
         log.info("log stream refused", pod=f"{ns}/{pod}", container=name, error=exc.message)
     except (RuntimeError_, TimeoutError) as exc:
         if not response.prepared:
-            return _status(503, "ServiceUnavailable", f"reading the log failed: {exc}")
+            return status(503, "ServiceUnavailable", f"reading the log failed: {exc}")
         log.info("log stream ended early", pod=f"{ns}/{pod}", container=name, error=str(exc))
     if not response.prepared:
         await response.prepare(request)

@@ -30,6 +30,7 @@ COMMANDS: list[str] = [
     "scale",
     "cordon",  # cordon, uncordon, drain
     "logs",
+    "exec",
 ]
 
 

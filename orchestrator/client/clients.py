@@ -2,7 +2,8 @@
 
 Kinds come from the registry (a `Kind` or any name a person types: "po", "deployments");
 objects go out and come back as the kind's msgspec type. Non-2xx answers become typed
-errors in `responses.check_response` and nowhere else. `watch()` lives in `watching.py`.
+errors in `responses.check_response` and nowhere else. `watch()` lives in `watching.py`,
+`exec()` in `executing.py`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from orchestrator.client import watching
+from orchestrator.client import executing, watching
+from orchestrator.client.executing import ExecResult, Output
 from orchestrator.client.responses import Unreachable, check_response
 from orchestrator.model.api import WatchEvent
 from orchestrator.model.base import Object
@@ -228,6 +230,14 @@ class Client:
                     yield line
         except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             raise Unreachable(f"reading the log of pod {namespace}/{name}: {exc or 'timed out'}") from None
+
+    async def exec(self, name: str, command: list[str], *, namespace: str = "default", container: str = "",
+                   on_output: Output | None = None) -> ExecResult:
+        """Run `command` in a pod's container (default: the first) and wait until it ends; the
+        exit code, and the output unless `on_output(channel, data)` takes it as it comes.
+        Non-interactive: no stdin, no tty. See executing.py for the protocol and errors."""
+        return await executing.exec_command(self, name, command, namespace=namespace, container=container,
+                                            on_output=on_output)
 
     def watch(self, kind: Kind | str, *, namespace: str = "", label_selector: str = "", field_selector: str = "",
               resource_version: str = "", known: Iterable[Any] = ()) -> AsyncGenerator[WatchEvent, None]:

@@ -26,7 +26,7 @@ class Kind:
     namespaced: bool
     type: type[Object]
     short_names: tuple[str, ...] = ()
-    subresources: tuple[str, ...] = ()  # "status", "binding", "log", "scale"
+    subresources: tuple[str, ...] = ()  # "status", "binding", "log", "exec", "scale"
     categories: tuple[str, ...] = ()
     singular: str = field(default="", init=True)
 
@@ -73,7 +73,7 @@ def _kind(kind: str, group: str, plural: str, namespaced: bool, type_: type[Obje
 KINDS: tuple[Kind, ...] = (
     _kind("Namespace", "", "namespaces", False, cluster.Namespace, short=("ns",), sub=("status",)),
     _kind("Node", "", "nodes", False, nodes.Node, short=("no",), sub=("status",)),
-    _kind("Pod", "", "pods", True, pods.Pod, short=("po",), sub=("status", "binding", "log"), cats=("all",)),
+    _kind("Pod", "", "pods", True, pods.Pod, short=("po",), sub=("status", "binding", "log", "exec"), cats=("all",)),
     _kind("Event", "", "events", True, cluster.Event, short=("ev",)),
     _kind("ConfigMap", "", "configmaps", True, config.ConfigMap, short=("cm",)),
     _kind("Secret", "", "secrets", True, config.Secret),

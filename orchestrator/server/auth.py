@@ -2,7 +2,7 @@
 
 Principals: the admin (everything), nodes (`system:node:<name>`: read what they need,
 write only their own Node and Lease, the status of pods bound to them, the final
-delete of their pods, and Events), and join tokens (nothing but POST /join).
+delete of their pods, and Events; never pods/exec), and join tokens (nothing but POST /join).
 Tokens are compared by their SHA-256 digest, never stored in memory in the clear.
 """
 
@@ -77,8 +77,8 @@ def authorize(principal: Principal, *, verb: str, kind: Kind, namespace: str, na
     denial = Forbidden(f'{kind.resource} "{name}" is forbidden: User "{principal.name}" cannot {verb} resource '
                        f'"{what}"' + (f' in the namespace "{namespace}"' if namespace else ""),
                        kind=kind.plural, name=name)
-    if principal.role != "node":
-        raise denial
+    if principal.role != "node" or subresource == "exec":
+        raise denial  # exec runs commands inside any pod: admins only, whatever else a node may read
     if verb in READ_VERBS:
         if kind.kind == "Secret" and not (verb == "get" and used_by_my_pods):
             # Like Kubernetes' NodeRestriction: a node reads only the Secrets its own pods use,

@@ -21,8 +21,9 @@ def _resource(kind: Kind) -> list[dict[str, Any]]:
             **({"categories": list(kind.categories)} if kind.categories else {})}]
     for sub in kind.subresources:
         verbs = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
-                 "binding": ["create"], "log": ["get"]}[sub]
-        sub_kind = {"scale": "Scale", "binding": "Binding", "log": "Pod"}.get(sub, kind.kind)
+                 "binding": ["create"], "log": ["get"], "exec": ["create", "get"]}[sub]
+        sub_kind = {"scale": "Scale", "binding": "Binding", "log": "Pod",
+                    "exec": "PodExecOptions"}.get(sub, kind.kind)
         out.append({"name": f"{kind.plural}/{sub}", "singularName": "", "namespaced": kind.namespaced,
                     "kind": sub_kind, "verbs": verbs})
     return out

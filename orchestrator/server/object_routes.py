@@ -1,8 +1,8 @@
 """The object API: one handler for every kind, verb and subresource.
 
-GET list / watch / get, POST create / binding, PUT update (/status, /scale),
+GET list / watch / get (/log), POST create / binding, PUT update (/status, /scale),
 PATCH (merge and JSON patch), DELETE (finalizers, propagationPolicy, preconditions),
-DELETE on a collection. Everything bad in a request becomes a typed ApiError, which the
+DELETE on a collection, pods/exec (a websocket GET; a POST only hears why not). Everything bad in a request becomes a typed ApiError, which the
 error middleware turns into a Status answer.
 """
 
@@ -18,7 +18,7 @@ from orchestrator.model.patching import merge_patch
 from orchestrator.model.errors import BadRequest, MethodNotAllowed, NotFound, ServiceUnavailable
 from orchestrator.model.pods import referenced_secrets
 from orchestrator.model.registry import REGISTRY, Kind
-from orchestrator.server import logs_proxy, paths, responses, tables, watching
+from orchestrator.server import exec_proxy, logs_proxy, paths, responses, tables, watching
 from orchestrator.server.auth import authorize
 from orchestrator.server.state import KIND, PRINCIPAL, STATE, VERB, ServerState
 from orchestrator.store.objects import APPLY_PATCH
@@ -45,6 +45,10 @@ def _bool_param(request: web.Request, name: str) -> bool:
 
 
 def _verb(method: str, rp: paths.ResourcePath, request: web.Request) -> str:
+    if rp.subresource == "exec":  # a websocket GET or a POST; Kubernetes authorizes both as create
+        if method not in ("GET", "POST"):
+            raise MethodNotAllowed(f"method {method} is not allowed on pods/exec; use a websocket GET")
+        return "create"
     if method == "GET":
         if rp.name:
             return "get"
@@ -111,6 +115,8 @@ async def _dispatch(request: web.Request, state: ServerState, rp: paths.Resource
         return await _scale(request, state, rp, verb)
     if sub == "log":
         return await logs_proxy.proxy_logs(request, state, namespace=ns, name=name)
+    if sub == "exec":
+        return await exec_proxy.serve_exec(request, state, namespace=ns, name=name)
     if verb == "get":
         entry = objects.get(kind, ns, name)
         if tables.wants_table(request):

@@ -1,0 +1,129 @@
+"""`orch exec` and `kubectl exec` against a real `orch server` whose embedded agent runs Docker.
+
+One server and one pod serve both tests (module scope): CLI -> server -> agent -> engine,
+and kubectl over the HTTPS listener with the kubeconfig orch writes. The pod's containers
+carry a label of this run's own, removed at the end whatever happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from tests.conftest import free_port, orch_command, require_docker
+from tests.runtime.image import TEST_IMAGE
+
+pytestmark = pytest.mark.docker
+
+SUITE = f"exec-e2e-{uuid.uuid4().hex[:8]}"
+T = TypeVar("T")
+
+
+@dataclass
+class Served:
+    data: Path
+    env: dict[str, str]
+
+    def orch(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*orch_command(), *args], env=self.env, capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+
+
+def _wait(check: Callable[[], T], *, timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.2)
+    return value
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """`orch server` with its embedded agent (Docker) and a running two-container pod "box"."""
+    require_docker()
+    tmp = tmp_path_factory.mktemp("exec")
+    data, port = tmp / "srv", free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCH_")}
+    with (tmp / "server.log").open("wb") as log:
+        proc = subprocess.Popen([*orch_command(), "server", "--data-dir", str(data), "--listen", f"127.0.0.1:{port}",
+                                 "--kube-port", str(free_port())], stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    try:
+        token = _wait(lambda: (data / "admin-token").exists() and (data / "admin-token").read_text().strip(),
+                      timeout=20, what="the admin token")
+        server = Served(data=data, env={**env, "ORCH_SERVER": f"http://127.0.0.1:{port}", "ORCH_TOKEN": token,
+                                        "HOME": str(tmp)})
+        container = {"image": TEST_IMAGE, "imagePullPolicy": "IfNotPresent", "command": ["sleep", "3600"]}
+        meta = {"name": "box", "labels": {"orch-test.io/suite": SUITE}}
+        manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                    "spec": {"terminationGracePeriodSeconds": 1,
+                             "containers": [{"name": "main", **container}, {"name": "side", **container}]}}
+        (tmp / "box.json").write_text(json.dumps(manifest))
+        _wait(lambda: "Ready" in server.orch("get", "nodes").stdout, timeout=30, what="the embedded node")
+        assert server.orch("apply", "-f", str(tmp / "box.json")).returncode == 0
+        _wait(lambda: _both_running(server), timeout=30, what="both containers of pod box running")
+        yield server
+        server.orch("delete", "pod", "box", "--wait", "--timeout", "20")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=orch-test.io/suite={SUITE}"],
+                             capture_output=True, text=True, timeout=30).stdout.split()
+        if ids:
+            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, timeout=60)
+
+
+def _both_running(server: Served) -> bool:
+    # The pod is Running once one container is: wait for both, or exec may find one just created.
+    statuses = json.loads(server.orch("get", "pod", "box", "-o", "json").stdout or "{}").get("status", {})
+    running = [c["name"] for c in statuses.get("containerStatuses") or [] if "running" in c.get("state", {})]
+    return sorted(running) == ["main", "side"]
+
+
+def test_orch_exec_prints_output_and_exits_with_the_commands_code(served: Served) -> None:
+    hi = served.orch("exec", "box", "--", "echo", "hi")
+    assert (hi.returncode, hi.stdout) == (0, "hi\n"), hi.stderr
+    failed = served.orch("exec", "box", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert failed.returncode == 3 and sorted(failed.stdout.split()) == ["err", "out"], failed.stderr  # merged
+    side = served.orch("exec", "pod/box", "-n", "default", "-c", "side", "--", "sh", "-c", "echo $HOSTNAME-side")
+    assert side.returncode == 0 and side.stdout.strip().endswith("-side"), side.stderr
+    missing = served.orch("exec", "box", "--", "no-such-binary")
+    assert missing.returncode == 126 and "no-such-binary" in missing.stdout, missing  # the engine's answer
+    for args, message in [(("-c", "nope", "--", "ls"), "container nope is not valid for pod box"),
+                          (("-i", "--", "sh"), "interactive exec (-i/-t) is not supported yet"),
+                          (("--", ), "orch exec needs a command")]:
+        refused = served.orch("exec", "box", *args)
+        assert refused.returncode == 1 and message in refused.stderr, (args, refused.stderr)
+    ghost = served.orch("exec", "ghost", "--", "ls")
+    assert ghost.returncode == 1 and 'Error from server (NotFound): pods "ghost" not found' in ghost.stderr
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kubectl_exec_prints_output_and_exits_with_the_commands_code(served: Served) -> None:
+    def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["kubectl", "--kubeconfig", str(served.data / "kubeconfig"), *args], env=served.env,
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+    hi = kubectl("exec", "box", "--", "echo", "hi")
+    assert (hi.returncode, hi.stdout) == (0, "hi\n"), hi.stderr
+    failed = kubectl("exec", "box", "-c", "side", "--", "sh", "-c", "echo bye; exit 3")
+    assert (failed.returncode, failed.stdout) == (3, "bye\n"), failed.stderr
+    assert "command terminated with exit code 3" in failed.stderr
+    refused = kubectl("exec", "-i", "box", "--", "cat")
+    assert refused.returncode == 1 and "interactive exec (-i/-t) is not supported yet" in refused.stderr
