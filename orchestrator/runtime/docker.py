@@ -140,12 +140,16 @@ class DockerRuntime:
             await self._docker.containers.container(id).stop(t=grace, timeout=_STREAMING)
 
     async def remove(self, id: str) -> None:
+        container = self._docker.containers.container(id)
         async with self._call("remove"):
-            container = self._docker.containers.container(id)
             data = await container.show()
-            await container.delete(force=True)
-        if str((data.get("HostConfig") or {}).get("NetworkMode", "")).startswith("container:"):
-            await self._sandboxes.release((data.get("Config", {}).get("Labels") or {}).get(LABEL_POD_UID, ""))
+        if not str((data.get("HostConfig") or {}).get("NetworkMode", "")).startswith("container:"):
+            async with self._call("remove"):
+                await container.delete(force=True)
+            return
+        async with self._sandboxes.removing((data.get("Config", {}).get("Labels") or {}).get(LABEL_POD_UID, "")):
+            async with self._call("remove"):
+                await container.delete(force=True)
 
     async def list(self, pod_uid: str | None = None) -> list[ContainerInfo]:
         wanted = [f"{LABEL_MANAGED}=true"]

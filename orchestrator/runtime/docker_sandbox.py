@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiodocker
@@ -37,6 +38,12 @@ def sandbox_name(pod_uid: str) -> str:
     return f"orch-sandbox-{pod_uid}"
 
 
+@dataclass(slots=True)
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
 class Sandboxes:
     def __init__(self, docker: aiodocker.Docker, call: Call) -> None:
         self._docker, self._call = docker, call
@@ -44,6 +51,7 @@ class Sandboxes:
         self._lock = asyncio.Lock()  # two containers of one pod created at once share one sandbox
         self._ips: dict[str, str | None] = {}  # sandbox id -> pod IP
         self._last_sweep = 0.0
+        self._removals: dict[str, _Turn] = {}
 
     async def ensure(self, spec: ContainerSpec) -> str | None:
         """The running sandbox for `spec`'s pod (made if needed), or None: no sandbox wanted,
@@ -108,11 +116,21 @@ class Sandboxes:
                 (n.get("IPAddress") for n in (net.get("Networks") or {}).values() if n.get("IPAddress")), None)
         return self._ips[sandbox_id]
 
-    async def release(self, pod_uid: str) -> None:
-        """Remove the pod's sandbox if none of its containers is left."""
-        if not pod_uid or await self._containers_of(pod_uid):
-            return
-        await self._remove(sandbox_name(pod_uid))
+    @contextlib.asynccontextmanager
+    async def removing(self, pod_uid: str) -> AsyncIterator[None]:
+        """Around removing one of the pod's containers: removals of one pod take turns, so
+        the last one sees no container left and takes the sandbox with it."""
+        turn = self._removals.setdefault(pod_uid, _Turn())
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+                if pod_uid and not await self._containers_of(pod_uid):
+                    await self._remove(sandbox_name(pod_uid))
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                del self._removals[pod_uid]
 
     async def sweep(self) -> None:
         """Now and then: remove sandboxes whose pods have no container left."""
