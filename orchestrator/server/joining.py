@@ -153,8 +153,10 @@ async def join(request: web.Request) -> web.Response:
         await state.objects.create(NODES, node)
     else:
         node.metadata.resource_version = ""
-        await state.objects.update(NODES, node, namespace="", name=req.name)
-        await state.objects.update(NODES, node, namespace="", name=req.name, subresource="status")
+        # Each update gets its own copy: an update keeps the stored status in the object it is
+        # given, which would send the old status (say, the agent's old port) to the second one.
+        await state.objects.update(NODES, clone(node), namespace="", name=req.name)
+        await state.objects.update(NODES, clone(node), namespace="", name=req.name, subresource="status")
     await _ensure_lease(state, req.name)
     token = await credentials.issue_node_credential(state.objects, state.tokens, node=req.name)
     members = request.app.get(MEMBERS_KEY, lambda: [])()

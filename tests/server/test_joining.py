@@ -135,3 +135,17 @@ async def test_node_reads_only_the_secrets_its_pods_use(api: Api) -> None:
         assert status == 403, other
     status, _ = await api.call("GET", secrets, token=a["token"])
     assert status == 403
+
+
+async def test_a_rejoin_from_a_new_address_moves_the_node_there(api: Api) -> None:
+    """An agent restarted on another port (the embedded agent listens on a free one) rejoins
+    with its node credential: logs and exec must reach it at the new port."""
+    status, body = await api.call("POST", "/join", json=JOIN, token=api.join_token)
+    assert status == 201, body
+    moved = {**JOIN, "address": "127.0.0.2:41717", "gpus": JOIN["gpus"][:1]}
+    status, _ = await api.call("POST", "/join", json=moved, token=body["token"])
+    assert status == 200
+    _, node = await api.call("GET", "/api/v1/nodes/gpu-1")
+    assert node["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] == 41717
+    assert {"type": "InternalIP", "address": "127.0.0.2"} in node["status"]["addresses"]
+    assert node["status"]["capacity"]["nvidia.com/gpu"] == "1" and len(node["status"]["gpus"]) == 1
