@@ -17,6 +17,8 @@ class StoreSettings:
     compact_step: int = 2_000          # rows deleted per compaction step (keeps the writer short)
     compact_interval_s: float = 5.0
     max_batch: int = 512               # writes grouped into one transaction at most
+    snapshot_interval_s: float = 12 * 3600.0  # a consistent copy of the store this often; 0: none
+    snapshot_retain: int = 5           # automatic snapshots kept (in <data-dir>/snapshots)
 
 
 @dataclass(slots=True)

@@ -31,6 +31,7 @@ COMMANDS: list[str] = [
     "cordon",  # cordon, uncordon, drain
     "logs",
     "exec",
+    "snapshot",
 ]
 
 

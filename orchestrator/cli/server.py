@@ -47,6 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--compact-interval", type=float,
                    default=_env_number("ORCH_COMPACT_INTERVAL", float),
                    help="seconds between compaction steps (env ORCH_COMPACT_INTERVAL)")
+    p.add_argument("--snapshot-interval", type=float, default=_env_number("ORCH_SNAPSHOT_INTERVAL", float),
+                   help="seconds between automatic store snapshots into DATA_DIR/snapshots; 0 turns them off "
+                        "(env ORCH_SNAPSHOT_INTERVAL, default 43200 = 12 h)")
+    p.add_argument("--snapshot-retain", type=int, default=_env_number("ORCH_SNAPSHOT_RETAIN", int),
+                   help="automatic snapshots kept (env ORCH_SNAPSHOT_RETAIN, default 5)")
     p.set_defaults(handler=run, default_log_level="info")
 
 
@@ -83,6 +88,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
         store.event_log_retain = args.event_log_retain
     if args.compact_interval is not None:
         store.compact_interval_s = args.compact_interval
+    if args.snapshot_interval is not None:
+        if args.snapshot_interval < 0:
+            raise CliError(f"--snapshot-interval {args.snapshot_interval:g}: must be 0 (off) or more seconds")
+        store.snapshot_interval_s = args.snapshot_interval
+    if args.snapshot_retain is not None:
+        if args.snapshot_retain < 1:
+            raise CliError(f"--snapshot-retain {args.snapshot_retain}: keep at least 1")
+        store.snapshot_retain = args.snapshot_retain
     nodes = NodeSettings()
     for flag, attr in (("node_grace_period", "grace_s"), ("lease_renew", "lease_renew_s"),
                        ("gossip_interval", "gossip_interval_s"), ("gossip_fanout", "gossip_fanout"),

@@ -13,6 +13,16 @@ from dataclasses import dataclass
 
 from orchestrator.server import controllers_component, credentials, embedded_agent, scheduler_component
 from orchestrator.server.state import ServerState
+from orchestrator.store import snapshots
+
+
+async def take_snapshots(state: ServerState) -> None:
+    """Automatic store snapshots into <data-dir>/snapshots (off when the interval is 0)."""
+    store = state.settings.store
+    if store.snapshot_interval_s <= 0:
+        return
+    await snapshots.take_periodically(store.path, state.settings.data_dir / "snapshots",
+                                      interval_s=store.snapshot_interval_s, keep=store.snapshot_retain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,4 +36,5 @@ COMPONENTS: tuple[Component, ...] = (
     Component("controllers", controllers_component.run),
     Component("scheduler", scheduler_component.run),
     Component("embedded-agent", embedded_agent.run),
+    Component("snapshots", take_snapshots),
 )
