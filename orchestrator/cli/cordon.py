@@ -1,24 +1,29 @@
 """`orch cordon|uncordon NODE...` and `orch drain NODE`, with kubectl's wording.
 
 cordon sets `spec.unschedulable` (the scheduler then places nothing new there), uncordon
-clears it. drain cordons, then deletes the node's pods and waits until they are gone:
-DaemonSet pods are left alone (their controller would put them right back); pods no
-controller owns are only deleted with --force (nothing would re-create them elsewhere).
+clears it. drain cordons, then evicts the node's pods (the eviction subresource, which
+honours PodDisruptionBudgets: a pod whose budget has no disruption left is tried again
+every few seconds, as kubectl does) and waits until they are gone: DaemonSet pods are left
+alone (their controller would put them right back); pods no controller owns are only
+evicted with --force (nothing would re-create them elsewhere).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from typing import Any
 
 from orchestrator.cli.common import CliError, add_client_flags, out, run_client
 from orchestrator.client import Client
-from orchestrator.model.errors import ApiError, NotFound
+from orchestrator.model.errors import ApiError, NotFound, TooManyRequests
+from orchestrator.model.registry import REGISTRY
 
 POLL_S = 0.5
+EVICT_RETRY_S = 5.0  # kubectl drain's pause after a refused eviction
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -101,20 +106,43 @@ async def _drain(client: Client, args: argparse.Namespace) -> int:
                        f"controller (use --force to override): {_names(unmanaged)}")
     if daemons:
         print(f"Warning: ignoring DaemonSet-managed Pods: {_names(daemons)}", file=sys.stderr)
+    deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
     waiting: dict[tuple[str, str], str] = {}
     for pod in delete:
-        ns, pname = pod.metadata.namespace, pod.metadata.name
-        out(f"evicting pod {ns}/{pname}")
-        try:
-            await client.delete("pods", pname, namespace=ns, grace_period_seconds=args.grace_period)
-        except NotFound:
-            pass
-        except ApiError as exc:
-            raise CliError(f"evicting pod {ns}/{pname}: {exc.message}") from None
-        waiting[(ns, pname)] = pod.metadata.uid
+        out(f"evicting pod {pod.metadata.namespace}/{pod.metadata.name}")
+        waiting[(pod.metadata.namespace, pod.metadata.name)] = pod.metadata.uid
+    try:
+        async with asyncio.TaskGroup() as tg:  # all at once: one pod held by its budget holds up no other
+            for pod in delete:
+                tg.create_task(_evict(client, pod.metadata.namespace, pod.metadata.name,
+                                      grace=args.grace_period, deadline=deadline))
+    except* CliError as failed:
+        raise failed.exceptions[0] from None
     await _wait_gone(client, name, waiting, timeout=args.timeout)
     out(f"node/{name} drained")
     return 0
+
+
+async def _evict(client: Client, ns: str, name: str, *, grace: int | None, deadline: float | None) -> None:
+    """POST pods/NAME/eviction; while a disruption budget says no (429), say so and retry."""
+    body: dict[str, Any] = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": ns}}
+    if grace is not None and grace >= 0:
+        body["deleteOptions"] = {"gracePeriodSeconds": grace}
+    path = REGISTRY.by_kind("Pod").api_path(ns, name) + "/eviction"
+    while True:
+        try:
+            await client.request("POST", path, body=json.dumps(body).encode())
+            return
+        except NotFound:
+            return
+        except TooManyRequests as exc:
+            if deadline is not None and time.monotonic() > deadline:
+                raise CliError(f"evicting pod {ns}/{name}: {exc.message} (gave up at --timeout)") from None
+            print(f"error when evicting pods/\"{name}\" -n \"{ns}\" (will retry after {EVICT_RETRY_S:g}s): "
+                  f"{exc.message}", file=sys.stderr)
+            await asyncio.sleep(EVICT_RETRY_S)
+        except ApiError as exc:
+            raise CliError(f"evicting pod {ns}/{name}: {exc.message}") from None
 
 
 async def _wait_gone(client: Client, node: str, waiting: dict[tuple[str, str], str], *, timeout: float) -> None:

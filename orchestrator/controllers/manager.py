@@ -13,6 +13,7 @@ from orchestrator.aio.metrics import Metrics
 from orchestrator.client.events import EventRecorder
 from orchestrator.controllers.daemonset_controller import DaemonSetController
 from orchestrator.controllers.deployment_controller import DeploymentController
+from orchestrator.controllers.disruption_controller import DisruptionController
 from orchestrator.controllers.gc_controller import GarbageCollector
 from orchestrator.controllers.informing import SharedInformers
 from orchestrator.controllers.job_controller import JobController
@@ -33,6 +34,7 @@ CONTROLLERS: dict[str, Any] = {
     "garbage-collector": GarbageCollector,
     "node-lifecycle": NodeLifecycleController,
     "namespace": NamespaceController,
+    "disruption": DisruptionController,
 }
 COMPONENT = "controller-manager"
 

@@ -220,6 +220,9 @@ COLUMNS: dict[str, list[Column]] = {
     "ConfigMap": [NAME, ("DATA", config_data), AGE],
     "Secret": [NAME, ("TYPE", _field("type", default="Opaque")), ("DATA", config_data), AGE],
     "Lease": [NAME, ("HOLDER", _field("spec", "holderIdentity", default="")), AGE],
+    "PodDisruptionBudget": [NAME, ("MIN AVAILABLE", _field("spec", "minAvailable", default="N/A")),
+                            ("MAX UNAVAILABLE", _field("spec", "maxUnavailable", default="N/A")),
+                            ("ALLOWED DISRUPTIONS", lambda o, n: str(_int(o, "status", "disruptionsAllowed"))), AGE],
 }
 
 WIDE: dict[str, list[Column]] = {

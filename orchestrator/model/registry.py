@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from orchestrator.model import apps, batch, cluster, config, nodes, pods
+from orchestrator.model import apps, batch, cluster, config, nodes, pods, policy
 from orchestrator.model.base import Object
 from orchestrator.model.errors import NotFound
 
@@ -26,7 +26,7 @@ class Kind:
     namespaced: bool
     type: type[Object]
     short_names: tuple[str, ...] = ()
-    subresources: tuple[str, ...] = ()  # "status", "binding", "log", "exec", "scale"
+    subresources: tuple[str, ...] = ()  # "status", "binding", "log", "exec", "eviction", "scale"
     categories: tuple[str, ...] = ()
     singular: str = field(default="", init=True)
 
@@ -73,7 +73,8 @@ def _kind(kind: str, group: str, plural: str, namespaced: bool, type_: type[Obje
 KINDS: tuple[Kind, ...] = (
     _kind("Namespace", "", "namespaces", False, cluster.Namespace, short=("ns",), sub=("status",)),
     _kind("Node", "", "nodes", False, nodes.Node, short=("no",), sub=("status",)),
-    _kind("Pod", "", "pods", True, pods.Pod, short=("po",), sub=("status", "binding", "log", "exec"), cats=("all",)),
+    _kind("Pod", "", "pods", True, pods.Pod, short=("po",), sub=("status", "binding", "log", "exec", "eviction"),
+          cats=("all",)),
     _kind("Event", "", "events", True, cluster.Event, short=("ev",)),
     _kind("ConfigMap", "", "configmaps", True, config.ConfigMap, short=("cm",)),
     _kind("Secret", "", "secrets", True, config.Secret),
@@ -82,6 +83,8 @@ KINDS: tuple[Kind, ...] = (
     _kind("ReplicaSet", "apps", "replicasets", True, apps.ReplicaSet, short=("rs",), sub=("status", "scale"), cats=("all",)),
     _kind("DaemonSet", "apps", "daemonsets", True, apps.DaemonSet, short=("ds",), sub=("status",), cats=("all",)),
     _kind("Job", "batch", "jobs", True, batch.Job, sub=("status",), cats=("all",)),
+    _kind("PodDisruptionBudget", "policy", "poddisruptionbudgets", True, policy.PodDisruptionBudget, short=("pdb",),
+          sub=("status",)),
 )
 
 

@@ -29,6 +29,7 @@ from orchestrator.model.names import config_key_errors, label_value_errors, qual
 from orchestrator.model.nodes import TAINT_EFFECTS, Node
 from orchestrator.model.pod_validation import resource_path, validate_pod_spec
 from orchestrator.model.pods import Pod
+from orchestrator.model.policy import PodDisruptionBudget
 from orchestrator.model.quantities import QuantityError, parse_quantity
 from orchestrator.model.selectors import SelectorError, from_label_selector
 from orchestrator.model.templates import LabelSelector, PodTemplateSpec
@@ -263,6 +264,23 @@ def _lease(obj: Lease, errs: list[StatusCause]) -> None:
     _nonneg(obj.spec.lease_transitions, "spec.leaseTransitions", errs)
 
 
+def _pdb(obj: PodDisruptionBudget, errs: list[StatusCause]) -> None:
+    spec = obj.spec
+    if spec.min_available is not None and spec.max_unavailable is not None:
+        errs.append(fe.invalid("spec", "minAvailable and maxUnavailable",
+                               "minAvailable and maxUnavailable cannot be both set"))
+    _int_or_percent(spec.min_available, "spec.minAvailable", errs, at_most_100=True)
+    _int_or_percent(spec.max_unavailable, "spec.maxUnavailable", errs, at_most_100=True)
+    if spec.selector is not None:
+        try:
+            from_label_selector(spec.selector)
+        except SelectorError as exc:
+            errs.append(fe.plain(f"spec.selector.{exc.field}" if exc.field else "spec.selector", str(exc)))
+    policy = spec.unhealthy_pod_eviction_policy
+    if policy is not None and policy not in ("IfHealthyBudget", "AlwaysAllow"):
+        errs.append(fe.not_supported("spec.unhealthyPodEvictionPolicy", policy, ("IfHealthyBudget", "AlwaysAllow")))
+
+
 _BY_KIND: dict[str, Callable[[Any, list[StatusCause]], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
@@ -274,4 +292,5 @@ _BY_KIND: dict[str, Callable[[Any, list[StatusCause]], None]] = {
     "ConfigMap": _configmap,
     "Secret": _secret,
     "Lease": _lease,
+    "PodDisruptionBudget": _pdb,
 }

@@ -21,11 +21,14 @@ def _resource(kind: Kind) -> list[dict[str, Any]]:
             **({"categories": list(kind.categories)} if kind.categories else {})}]
     for sub in kind.subresources:
         verbs = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
-                 "binding": ["create"], "log": ["get"], "exec": ["create", "get"]}[sub]
+                 "binding": ["create"], "log": ["get"], "exec": ["create", "get"], "eviction": ["create"]}[sub]
         sub_kind = {"scale": "Scale", "binding": "Binding", "log": "Pod",
-                    "exec": "PodExecOptions"}.get(sub, kind.kind)
-        out.append({"name": f"{kind.plural}/{sub}", "singularName": "", "namespaced": kind.namespaced,
-                    "kind": sub_kind, "verbs": verbs})
+                    "exec": "PodExecOptions", "eviction": "Eviction"}.get(sub, kind.kind)
+        entry = {"name": f"{kind.plural}/{sub}", "singularName": "", "namespaced": kind.namespaced,
+                 "kind": sub_kind, "verbs": verbs}
+        if sub == "eviction":  # kubectl drain looks for this to evict rather than delete
+            entry.update(group="policy", version="v1")
+        out.append(entry)
     return out
 
 

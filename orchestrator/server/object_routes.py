@@ -17,10 +17,12 @@ from orchestrator.model import codec
 from orchestrator.model.patching import merge_patch
 from orchestrator.model.errors import BadRequest, MethodNotAllowed, NotFound, ServiceUnavailable
 from orchestrator.model.pods import referenced_secrets
+from orchestrator.model.policy import Eviction
 from orchestrator.model.registry import REGISTRY, Kind
 from orchestrator.server import exec_proxy, logs_proxy, paths, responses, tables, watching
 from orchestrator.server.auth import authorize
 from orchestrator.server.state import KIND, PRINCIPAL, STATE, VERB, ServerState
+from orchestrator.store import evictions
 from orchestrator.store.objects import APPLY_PATCH
 
 
@@ -125,6 +127,8 @@ async def _dispatch(request: web.Request, state: ServerState, rp: paths.Resource
     if verb == "create":
         if sub == "binding":
             return await _bind(request, state, ns, name)
+        if sub == "eviction":
+            return await _evict(request, state, ns, name)
         if name:
             raise MethodNotAllowed(f"POST is not allowed on a single {kind.singular}; POST to the collection")
         obj = new_obj if new_obj is not None else codec.decode(await _body(request), kind.type, kind=kind.kind)
@@ -212,6 +216,16 @@ async def _bind(request: web.Request, state: ServerState, ns: str, name: str) ->
     return responses.status_ok(f'pod "{name}" bound to node "{target["name"]}"',
                                {"name": name, "kind": "pods", "resourceVersion": entry.obj.metadata.resource_version},
                                code=201)  # Kubernetes answers a Binding with 201 Created
+
+
+async def _evict(request: web.Request, state: ServerState, ns: str, name: str) -> web.Response:
+    data = await _body(request)
+    eviction = codec.decode(data, Eviction, kind="Eviction") if data.strip() else Eviction()
+    if eviction.metadata.name and eviction.metadata.name != name:
+        raise BadRequest(f"the Eviction's metadata.name ({eviction.metadata.name}) does not match the pod ({name})")
+    grace = eviction.delete_options.grace_period_seconds if eviction.delete_options is not None else None
+    await evictions.evict(state.objects, namespace=ns, name=name, grace_period_seconds=grace)
+    return responses.status_ok(f'pod "{name}" evicted', {"name": name, "kind": "pods"}, code=201)
 
 
 def _scale_body(kind: Kind, obj: Any) -> dict[str, Any]:

@@ -287,3 +287,32 @@ def test_a_node_that_stops_renewing_its_lease_loses_its_pods(orch_server: Callab
                                                      for t in node["spec"].get("taints", []))
 
     api.wait_for("s-0 Ready again without the taint", back, timeout=15)
+
+
+def test_drain_waits_for_the_disruption_budget(orch_server: Callable[..., OrchServer],
+                                               orch_sim: Callable[..., SimProcess], tmp_path: Path) -> None:
+    server = orch_server()
+    api = Api(server)
+    orch_sim(server, "--nodes", "2", "--name-prefix", "s", *SIM).wait_for_line("joined ")
+    server.cli("apply", "-f", str(deployment_yaml(tmp_path / "web.yaml", "web", replicas=2, image="x:1")))
+    rolled_out(server, "web")
+    (tmp_path / "pdb.yaml").write_text("""apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web}
+spec: {minAvailable: 2, selector: {matchLabels: {app: web}}}
+""")
+    server.cli("apply", "-f", str(tmp_path / "pdb.yaml"))
+    api.wait_for("the budget's status", lambda: api.get(
+        "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web")["status"].get("currentHealthy") == 2,
+        timeout=10)
+    assert "ALLOWED DISRUPTIONS" in server.cli("get", "pdb").stdout
+    blocked = server.cli("drain", "s-0", "--timeout", "2", check=False)
+    assert blocked.returncode == 1, blocked
+    assert "violate the pod's disruption budget" in blocked.stderr and "will retry" in blocked.stderr
+    assert len(live(pods(api, "app=web"))) == 2  # nothing was evicted
+    (tmp_path / "pdb.yaml").write_text((tmp_path / "pdb.yaml").read_text().replace("minAvailable: 2",
+                                                                                   "minAvailable: 1"))
+    server.cli("apply", "-f", str(tmp_path / "pdb.yaml"))
+    drained = server.cli("drain", "s-0", "--timeout", "20")
+    assert "node/s-0 drained" in drained.stdout
+    assert all(p["spec"].get("nodeName") != "s-0" for p in live(pods(api, "app=web")))

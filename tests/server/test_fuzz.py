@@ -29,7 +29,7 @@ async def test_malformed_input_everywhere_gives_only_4xx(api: Api) -> None:
         item = kind.api_path(ns, "fuzz")
         targets = [("POST", collection), ("PUT", item), ("PATCH", item), ("DELETE", item)]
         targets += [("PUT", f"{item}/{sub}") for sub in kind.subresources if sub in ("status", "scale")]
-        targets += [("POST", f"{item}/binding")] if "binding" in kind.subresources else []
+        targets += [("POST", f"{item}/{sub}") for sub in ("binding", "eviction") if sub in kind.subresources]
         for method, path in targets:
             for body in BAD_BODIES:
                 ctype = rng.choice(PATCH_TYPES) if method == "PATCH" else "application/json"
