@@ -1,4 +1,5 @@
-"""`orch rollout status|history|undo|restart|pause|resume deploy/NAME`: follow and steer rollouts.
+"""`orch rollout status|history|undo|restart|pause|resume deploy/NAME`: follow and steer rollouts
+(`status` and `restart` take `ds/NAME` too).
 
 `status` follows the Deployment (watch) and prints a line each time the progress
 message changes, kubectl's wording, until it is rolled out (exit 0) or its progress
@@ -53,23 +54,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         v.set_defaults(handler=run)
 
 
-def _target(args: argparse.Namespace) -> str:
+DAEMONSET_VERBS = ("status", "restart")  # DaemonSets keep no revision history here (no ControllerRevisions)
+
+
+def _target(args: argparse.Namespace) -> tuple[str, str]:
+    """(kind, name): a Deployment for every verb, a DaemonSet for status and restart."""
     targets = split_targets(args.targets)
     if len(targets) != 1 or len(targets[0][1]) != 1:
-        raise CliError("give one deployment: deploy/NAME")
+        raise CliError("give one target: deploy/NAME (or ds/NAME for status and restart)")
     kind, names = targets[0]
-    if kind.kind != "Deployment":
-        raise CliError(f"rollout works on deployments, not {kind.plural}")
-    return names[0]
+    if kind.kind == "DaemonSet" and args.verb not in DAEMONSET_VERBS:
+        raise CliError(f"rollout {args.verb} works on deployments; daemonsets take {' and '.join(DAEMONSET_VERBS)}")
+    if kind.kind not in ("Deployment", "DaemonSet"):
+        raise CliError(f"rollout works on deployments and daemonsets, not {kind.plural}")
+    return kind.kind, names[0]
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.verb:
         raise CliError("give a verb: orch rollout status|history|undo|restart|pause|resume deploy/NAME")
-    name = _target(args)
-    fn = {"status": status, "history": history, "undo": undo, "restart": restart,
-          "pause": lambda c, ns, n, a: set_paused(c, ns, n, True),
-          "resume": lambda c, ns, n, a: set_paused(c, ns, n, False)}[args.verb]
+    kind, name = _target(args)
+    if kind == "DaemonSet":
+        fn = {"status": daemonset_status, "restart": daemonset_restart}[args.verb]
+    else:
+        fn = {"status": status, "history": history, "undo": undo, "restart": restart,
+              "pause": lambda c, ns, n, a: set_paused(c, ns, n, True),
+              "resume": lambda c, ns, n, a: set_paused(c, ns, n, False)}[args.verb]
     return run_client(args, lambda client, a: fn(client, namespace_of(a), name, a))
 
 
@@ -97,30 +107,54 @@ def status_message(d: Any) -> tuple[str, bool]:
     return f'deployment "{name}" successfully rolled out', True
 
 
-async def status(client: Client, namespace: str, name: str, args: argparse.Namespace) -> int:
-    d = await client.get("deployments", name, namespace=namespace)
-    message, done = status_message(d)
+def daemonset_status_message(ds: Any) -> tuple[str, bool]:
+    """(message, done) for one look at a DaemonSet (kubectl's DaemonSetStatusViewer)."""
+    name, st = ds.metadata.name, ds.status
+    strategy = ds.spec.update_strategy.type if ds.spec.update_strategy is not None else "RollingUpdate"
+    if strategy == "OnDelete":
+        raise CliError("rollout status is only available for RollingUpdate strategy type")
+    if ds.metadata.generation > st.observed_generation:
+        return "Waiting for daemon set spec update to be observed...", False
+    if st.updated_number_scheduled < st.desired_number_scheduled:
+        return (f'Waiting for daemon set "{name}" rollout to finish: {st.updated_number_scheduled} out of '
+                f"{st.desired_number_scheduled} new pods have been updated..."), False
+    if st.number_available < st.desired_number_scheduled:
+        return (f'Waiting for daemon set "{name}" rollout to finish: {st.number_available} of '
+                f"{st.desired_number_scheduled} updated pods are available..."), False
+    return f'daemon set "{name}" successfully rolled out', True
+
+
+async def status(client: Client, namespace: str, name: str, args: argparse.Namespace, *,
+                 resource: str = "deployments", message_of: Any = status_message) -> int:
+    obj = await client.get(resource, name, namespace=namespace)
+    message, done = message_of(obj)
     out(message)
     if done or getattr(args, "watch", "true") == "false":
         return 0
     timeout = getattr(args, "timeout", 0.0) or None
+    what = "deployment" if resource == "deployments" else "daemon set"
     try:
         async with asyncio.timeout(timeout):
-            return await _follow(client, namespace, name, d, message)
+            return await _follow(client, namespace, name, obj, message, resource=resource, message_of=message_of)
     except TimeoutError:
-        raise CliError(f"timed out waiting for the rollout of deployment \"{name}\"") from None
+        raise CliError(f"timed out waiting for the rollout of {what} \"{name}\"") from None
 
 
-async def _follow(client: Client, namespace: str, name: str, d: Any, last: str) -> int:
-    stream = client.watch("deployments", namespace=namespace, field_selector=f"metadata.name={name}",
+async def daemonset_status(client: Client, namespace: str, name: str, args: argparse.Namespace) -> int:
+    return await status(client, namespace, name, args, resource="daemonsets", message_of=daemonset_status_message)
+
+
+async def _follow(client: Client, namespace: str, name: str, d: Any, last: str, *, resource: str,
+                  message_of: Any) -> int:
+    stream = client.watch(resource, namespace=namespace, field_selector=f"metadata.name={name}",
                           resource_version=d.metadata.resource_version)
     try:
         async for ev in stream:
             if ev.type == "DELETED":
-                raise CliError(f'deployment "{name}" was deleted')
+                raise CliError(f'{resource[:-1]} "{name}" was deleted')
             if ev.type not in ("ADDED", "MODIFIED"):
                 continue
-            message, done = status_message(ev.object)
+            message, done = message_of(ev.object)
             if message != last:
                 out(message)
                 last = message
@@ -195,6 +229,15 @@ async def restart(client: Client, namespace: str, name: str, args: argparse.Name
     await client.patch("deployments", name, {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}},
                        namespace=namespace)
     out(f"deployment.apps/{name} restarted")
+    return 0
+
+
+async def daemonset_restart(client: Client, namespace: str, name: str, args: argparse.Namespace) -> int:
+    await client.get("daemonsets", name, namespace=namespace)  # NotFound says so
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await client.patch("daemonsets", name, {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}},
+                       namespace=namespace)
+    out(f"daemonset.apps/{name} restarted")
     return 0
 
 

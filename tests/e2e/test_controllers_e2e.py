@@ -229,6 +229,15 @@ spec:
         return check
 
     api.wait_for("a logs pod on s-0 and s-1", on_nodes({"s-0", "s-1"}), timeout=20)
+    done = server.cli("rollout", "status", "ds/logs", "--timeout", "20", timeout=30).stdout
+    assert done.splitlines()[-1] == 'daemon set "logs" successfully rolled out', done
+    before = {p["metadata"]["name"] for p in live(pods(api, "app=logs"))}
+    assert server.cli("rollout", "restart", "ds/logs").stdout.strip() == "daemonset.apps/logs restarted"
+    server.cli("rollout", "status", "ds/logs", "--timeout", "20", timeout=30)
+    api.wait_for("every logs pod replaced", lambda: on_nodes({"s-0", "s-1"})() and not (
+        before & {p["metadata"]["name"] for p in live(pods(api, "app=logs"))}), timeout=20)
+    refused = server.cli("rollout", "undo", "ds/logs", check=False)
+    assert refused.returncode == 1 and "daemonsets take status and restart" in refused.stderr
     extra = orch_sim(server, "--nodes", "1", "--name-prefix", "x", "--cleanup", f"--admin-token={server.token}", *SIM)
     extra.wait_for_line("joined ")
     api.wait_for("a logs pod on the joining node", on_nodes({"s-0", "s-1", "x-0"}), timeout=20)
