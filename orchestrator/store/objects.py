@@ -31,10 +31,11 @@ from orchestrator.model.base import Object, clone
 from orchestrator.model.errors import (AlreadyExists, ApiError, BadRequest, Conflict, Forbidden, Invalid,
                                        NotFound, StatusCause, UnsupportedMediaType)
 from orchestrator.model.field_errors import invalid_error
-from orchestrator.model.gpus import GPU_DEVICES_ANNOTATION, assigned_gpus, gpu_devices_annotation
+from orchestrator.model.gpus import assigned_gpus, gpu_devices_annotation
 from orchestrator.model.registry import REGISTRY, Kind
 from orchestrator.model.update_validation import validate_update
 from orchestrator.store.filtering import compile_predicate
+from orchestrator.store import binding
 from orchestrator.store.gpu_ledger import GpuLedger
 from orchestrator.store.store import Entry, Store
 
@@ -202,7 +203,7 @@ class Objects:
                                kind=kind.plural, name=name)
             return self._merge_update(kind, current, obj, subresource)
 
-        return await self._mutate(kind, key, name, merge)
+        return await self.mutate(kind, key, name, merge)
 
     def _merge_update(self, kind: Kind, current: Object, new: Object, subresource: str) -> Object | None:
         if subresource == "status":
@@ -232,7 +233,9 @@ class Objects:
             raise _DeleteNow("the last finalizer was removed")
         return new
 
-    async def _mutate(self, kind: Kind, key: str, name: str, fn: Callable[[Object], Object | None]) -> Entry:
+    async def mutate(self, kind: Kind, key: str, name: str, fn: Callable[[Object], Object | None]) -> Entry:
+        """`fn(current) -> new` atomically (see Store.guaranteed_update), with API semantics: an
+        update that clears the last finalizer of an object being deleted deletes it."""
         try:
             return await self.store.guaranteed_update(key, fn)
         except _DeleteNow:
@@ -273,7 +276,7 @@ class Objects:
                 defaults.apply_defaults(kind.kind, new)
             return self._merge_update(kind, current, new, subresource)
 
-        return await self._mutate(kind, kind.key(namespace, name), name, patched)
+        return await self.mutate(kind, kind.key(namespace, name), name, patched)
 
     async def _apply_create(self, kind: Kind, doc: dict[str, object], *, namespace: str, name: str) -> Entry:
         """Server-side apply of an object that does not exist yet creates it (as Kubernetes does).
@@ -331,7 +334,7 @@ class Objects:
             m.deletion_timestamp = m.deletion_timestamp or self.clock()
             return out
 
-        entry = await self._mutate(kind, key, name, mark)
+        entry = await self.mutate(kind, key, name, mark)
         return entry, False
 
     def _graceful_pod(self, kind: Kind, obj: Object, grace: int | None) -> int | None:
@@ -351,42 +354,9 @@ class Objects:
 
     async def bind(self, *, namespace: str, name: str, node_name: str, expected_rv: str = "",
                    annotations: dict[str, str] | None = None) -> Entry:
-        """Set a pending pod's node (the scheduler's only write). 409 if already bound."""
-        pods = REGISTRY.by_kind("Pod")
-        if not node_name:
-            raise Invalid("Binding is invalid: target.name: Required value", causes=[validation_cause("target.name", "Required value")])
-
-        current_entry = self.store.get_entry(pods.key(namespace, name))
-        if current_entry is not None and not current_entry.obj.spec.node_name:  # type: ignore[attr-defined]
-            pod = current_entry.obj
-            proposed = assigned_gpus(pod) if annotations is None or GPU_DEVICES_ANNOTATION not in annotations \
-                else [u for u in annotations[GPU_DEVICES_ANNOTATION].split(",") if u]
-            # A pod's spec never changes, so what it requests read here holds for the write below.
-            async with self.gpus.claiming(pod, node_name, proposed) as devices:
-                extra = {**(annotations or {}), **gpu_devices_annotation(devices)} if devices else annotations
-                return await self._bind(namespace, name, node_name, expected_rv, extra)
-        return await self._bind(namespace, name, node_name, expected_rv, annotations)
-
-    async def _bind(self, namespace: str, name: str, node_name: str, expected_rv: str,
-                    annotations: dict[str, str] | None) -> Entry:
-        pods = REGISTRY.by_kind("Pod")
-
-        def bind(pod: Object) -> Object | None:
-            if expected_rv and pod.metadata.resource_version != expected_rv:
-                raise Conflict(f'Operation cannot be fulfilled on pods "{name}": the object has been modified')
-            if pod.metadata.deletion_timestamp:
-                raise Conflict(f'pod "{name}" is being deleted, cannot be assigned to a host')
-            current = pod.spec.node_name  # type: ignore[attr-defined]
-            if current:
-                raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is already '
-                               f'assigned to node "{current}"')
-            out = clone(pod)
-            out.spec.node_name = node_name  # type: ignore[attr-defined]
-            if annotations:
-                out.metadata.annotations.update(annotations)
-            return out
-
-        return await self._mutate(pods, pods.key(namespace, name), name, bind)
+        """Set a pending pod's node (the scheduler's only write); see `store.binding`."""
+        return await binding.bind(self, namespace=namespace, name=name, node_name=node_name,
+                                  expected_rv=expected_rv, annotations=annotations)
 
 
 def _spec_finalizers(obj: Object) -> list[str]:
