@@ -12,7 +12,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from orchestrator.model import columns
+from orchestrator.model import codec, columns
+from orchestrator.model.gpus import GPU_RESOURCE, assigned_gpus
+from orchestrator.model.pods import Pod
+from orchestrator.model.quantities import QuantityError, format_bytes, format_cpu
+from orchestrator.model.resources import CPU, MEMORY, amount, spec_requests
 from orchestrator.cli.merging import LAST_APPLIED
 from orchestrator.cli.sheets import Sheet, mapping_lines
 from orchestrator.model.tables import NONE, age, dig
@@ -49,12 +53,49 @@ def describe(obj: Obj, *, events: list[Obj], now: datetime, pods: list[Obj] | No
             if key not in ("apiVersion", "kind", "metadata"):
                 s.tree(key[:1].upper() + key[1:], value)
     if kind == "Node" and pods is not None:
-        rows = [[dig(p, "metadata", "namespace", default=""), dig(p, "metadata", "name", default=""),
-                 columns.pod_status(p, now), age(dig(p, "metadata", "creationTimestamp"), now)] for p in pods]
-        s.table(f"Non-terminated Pods ({len(rows)} in total)", ["Namespace", "Name", "Status", "Age"], rows)
+        node_pods(s, obj, pods, now)
     if kind != "Event":
         events_table(s, events, now)
     return s.text()
+
+
+def node_pods(s: Sheet, node: Obj, pods: list[Obj], now: datetime) -> None:
+    """kubectl's "Non-terminated Pods" and "Allocated resources", plus which pod holds each
+    GPU: the first answers to "why does my pod not fit here?"."""
+    typed = [codec.convert(p, Pod, kind="Pod") for p in pods]
+    requests = [spec_requests(p.spec) for p in typed]
+    limits = [_limits(p) for p in typed]
+    alloc = {k: amount(k, v) for k, v in (dig(node, "status", "allocatable", default={}) or {}).items()
+             if k in (CPU, MEMORY, GPU_RESOURCE)}
+    rows = [[p.metadata.namespace, p.metadata.name, _fmt(CPU, r.get(CPU, 0), alloc),
+             _fmt(MEMORY, r.get(MEMORY, 0), alloc), columns.pod_status(raw, now),
+             age(p.metadata.creation_timestamp, now)] for p, r, raw in zip(typed, requests, pods)]
+    s.table(f"Non-terminated Pods ({len(rows)} in total)",
+            ["Namespace", "Name", "CPU Requests", "Memory Requests", "Status", "Age"], rows)
+    totals = [[res, _fmt(res, sum(r.get(res, 0) for r in requests), alloc),
+               _fmt(res, sum(lim.get(res, 0) for lim in limits), alloc)]
+              for res in (CPU, MEMORY, GPU_RESOURCE) if res != GPU_RESOURCE or res in alloc]
+    s.table("Allocated resources", ["Resource", "Requests", "Limits"], totals)
+    holders = {uuid: f"{p.metadata.namespace}/{p.metadata.name}" for p in typed for uuid in assigned_gpus(p)}
+    if holders:
+        s.table("GPUs in use", ["UUID", "Pod"], [[u, holders[u]] for u in sorted(holders)])
+
+
+def _limits(pod: Pod) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in pod.spec.containers:
+        for k, v in ((c.resources.limits if c.resources else None) or {}).items():
+            try:
+                out[k] = out.get(k, 0) + amount(k, str(v))
+            except (QuantityError, ValueError):
+                continue
+    return out
+
+
+def _fmt(resource: str, n: int, alloc: dict[str, int]) -> str:
+    text = format_cpu(n) if resource == CPU else format_bytes(n) if resource == MEMORY else str(n)
+    total = alloc.get(resource)
+    return f"{text} ({n * 100 // total}%)" if total else text
 
 
 def events_for(obj: Obj, events: list[Obj]) -> list[Obj]:

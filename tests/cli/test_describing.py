@@ -76,6 +76,23 @@ def test_node_page_has_capacity_gpus_taints_and_pods() -> None:
         assert expected in text, expected
 
 
+def test_node_page_says_what_is_allocated_and_who_holds_each_gpu() -> None:
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "g1"},
+            "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "nvidia.com/gpu": "2"}}}
+    busy = {**POD, "metadata": {**POD["metadata"], "annotations": {"orch.io/gpu-devices": "GPU-7"}},
+            "spec": {**POD["spec"], "containers": [{"name": "main", "image": "busybox", "resources": {
+                "requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "nvidia.com/gpu": "1"}}}]}}
+    text = describe(node, events=[], now=NOW, pods=[busy, POD])
+    lines = text.splitlines()
+    row = next(line for line in lines if line.split()[:2] == ["demo", "web"])
+    assert "500m (12%)" in row and "1Gi (12%)" in row and "Running" in row
+    allocated = lines[lines.index(next(x for x in lines if x.startswith("Allocated resources"))) + 3:]
+    assert allocated[0].split()[:5] == ["cpu", "500m", "(12%)", "1", "(25%)"]
+    assert allocated[1].split()[:3] == ["memory", "1Gi", "(12%)"]
+    assert allocated[2].split() == ["nvidia.com/gpu", "2", "(100%)", "2", "(100%)"]  # a GPU limit is a request
+    assert any(x.split() == ["GPU-7", "demo/web"] for x in lines)
+
+
 def test_unknown_kinds_show_their_fields_as_a_tree() -> None:
     lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "n1"},
              "spec": {"holderIdentity": "n1", "leaseDurationSeconds": 40}}
