@@ -4,7 +4,8 @@
     joining.py      the join request and the join/rejoin loop (token, or node.json's credential)
     identities.py   node.json (0600): name, credential, API servers, proxy token, gossip key
     listener.py     the agent's HTTP listener: /join forward, /gossip, /healthz, log and exec routes
-    log_routes.py, exec_routes.py: a container's log, a command run in it (for the server only)
+    log_routes.py, exec_routes.py: a container's log, a command run in it (for the server only);
+    exec_sessions.py, exec_targets.py: interactive exec (a websocket), the container an exec picks
     heartbeating.py Lease renewal and the Ready condition
     runtimes.py     which container runtime, and why
     podsync*.py, probes*.py, containers*.py, status*.py: running the pods bound here

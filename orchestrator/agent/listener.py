@@ -5,8 +5,9 @@
 - POST /gossip, /gossip/probe (and GET /gossip, the table, for people and tests): signed
   with the cluster gossip key (see `membership.wire`); answers are signed back.
 - GET /healthz: "ok", no credentials.
-- The log routes of `agent.log_routes`, when that module is there, and the exec route of
-  `agent.exec_routes` (both check the proxy token the server presents).
+- The log routes of `agent.log_routes`, when that module is there, and the exec routes of
+  `agent.exec_routes` (a POST; a websocket GET for interactive exec, `agent.exec_sessions`);
+  all check the proxy token the server presents.
 The socket is bound before the join (so the join can name the real port, even for port
 0) and served once the join is done.
 """

@@ -9,9 +9,9 @@ speaks Kubernetes' websocket remote-command protocol (executing.py).
 
 from orchestrator.client.clients import Client, ObjectList, kind_of, resolve_kind
 from orchestrator.client.config import ClientConfig, ConfigNotFound, find_config
-from orchestrator.client.executing import ExecResult
+from orchestrator.client.executing import ExecResult, ExecSession
 from orchestrator.client.responses import Unreachable, check_response
 from orchestrator.model.api import WatchEvent
 
-__all__ = ["Client", "ClientConfig", "ConfigNotFound", "ExecResult", "ObjectList", "Unreachable", "WatchEvent",
+__all__ = ["Client", "ClientConfig", "ConfigNotFound", "ExecResult", "ExecSession", "ObjectList", "Unreachable", "WatchEvent",
            "check_response", "find_config", "kind_of", "resolve_kind"]

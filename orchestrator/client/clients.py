@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ import aiohttp
 import msgspec
 
 from orchestrator.client import executing, watching
-from orchestrator.client.executing import ExecResult, Output
+from orchestrator.client.executing import ExecResult, ExecSession, Output
 from orchestrator.client.responses import Unreachable, check_response
 from orchestrator.model.api import WatchEvent
 from orchestrator.model.base import Object
@@ -238,6 +239,13 @@ class Client:
         Non-interactive: no stdin, no tty. See executing.py for the protocol and errors."""
         return await executing.exec_command(self, name, command, namespace=namespace, container=container,
                                             on_output=on_output)
+
+    def exec_session(self, name: str, command: list[str], *, namespace: str = "default", container: str = "",
+                     stdin: bool = False, tty: bool = False) -> AbstractAsyncContextManager[ExecSession]:
+        """`async with client.exec_session(...) as s:` an interactive exec: `s.write_stdin`, `s.close_stdin`,
+        `s.resize`, and `await s.wait(on_output)` for the result. See executing.py."""
+        return executing.exec_session(self, name, command, namespace=namespace, container=container, stdin=stdin,
+                                      tty=tty)
 
     def watch(self, kind: Kind | str, *, namespace: str = "", label_selector: str = "", field_selector: str = "",
               resource_version: str = "", known: Iterable[Any] = ()) -> AsyncGenerator[WatchEvent, None]:

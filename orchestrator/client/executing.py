@@ -1,21 +1,23 @@
-"""Exec, non-interactive: the client side of Kubernetes' websocket remote-command protocol.
+"""Exec: the client side of Kubernetes' websocket remote-command protocol.
 
     ws GET /api/v1/namespaces/NS/pods/NAME/exec?command=A&command=B&container=C&stdout=true&stderr=true
-        subprotocols v5.channel.k8s.io, v4.channel.k8s.io (see model.exec_protocol)
+        [&stdin=true] [&tty=true, and no stderr], subprotocols v5.channel.k8s.io, v4 (see model.exec_protocol)
+    -> channel 0 stdin, 4 resize, [255, 0] stdin ended (``ExecSession``, for -i / -t)
     <- channel 1 / 2 output (passed on as it comes), channel 3 one Status, then close
 
 The Status gives the exit code (Success is 0; NonZeroExitCode carries N); any other
 Status is raised as its typed ApiError, as is a refused upgrade.  aiohttp keeps the
 body of a refused upgrade from us, so the request is repeated as a plain POST, which
 the server checks the same way but never runs: its answer is the Status saying why
-(403, 404, -i/-t ...), as kubectl's SPDY fallback hears it.  A dropped connection or
+(403, 404, no command ...), as kubectl's SPDY fallback hears it.  A dropped connection or
 no answer is Unreachable.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,8 @@ import msgspec
 
 from orchestrator.client.responses import Unreachable, error_from_body, status_from_data
 from orchestrator.model.errors import ApiError, ServiceUnavailable, error_from_status
-from orchestrator.model.exec_protocol import ERROR, PROTOCOLS, STDERR, STDOUT, exit_code_of
+from orchestrator.model.exec_protocol import (ERROR, PROTOCOLS, STDERR, STDIN, STDOUT, V5, close_frame, exit_code_of,
+                                              frame, resize_frame)
 from orchestrator.model.registry import REGISTRY
 
 if TYPE_CHECKING:
@@ -42,12 +45,53 @@ class ExecResult:
     stderr: bytes = b""
 
 
-async def exec_command(client: Client, name: str, command: list[str], *, namespace: str, container: str = "",
-                       on_output: Output | None = None) -> ExecResult:
+class ExecSession:
+    """One exec's websocket: stdin and resizes out (for -i / -t), output in until the Status."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, *, url: str) -> None:
+        self._ws, self._url = ws, url
+
+    async def write_stdin(self, data: bytes) -> None:
+        await self._ws.send_bytes(frame(STDIN, data))
+
+    async def close_stdin(self) -> None:
+        """Tell the command its input ended; v4 has no way to say it (the server must then close first)."""
+        if self._ws.protocol == V5:
+            await self._ws.send_bytes(close_frame(STDIN))
+
+    async def resize(self, *, cols: int, rows: int) -> None:
+        await self._ws.send_bytes(resize_frame(cols=cols, rows=rows))
+
+    async def wait(self, on_output: Output | None = None) -> ExecResult:
+        """The output until the server closes, then the command's result (errors raised as ApiErrors)."""
+        out = {STDOUT: bytearray(), STDERR: bytearray(), ERROR: bytearray()}
+        async for msg in self._ws:
+            if msg.type == aiohttp.WSMsgType.ERROR:
+                raise Unreachable(f"exec {self._url}: {self._ws.exception()}")
+            if msg.type != aiohttp.WSMsgType.BINARY or not msg.data or msg.data[0] not in out:
+                continue  # a channel this client did not ask for
+            channel, data = msg.data[0], msg.data[1:]
+            if on_output is not None and channel != ERROR:
+                on_output(channel, data)
+            else:
+                out[channel] += data
+        if self._ws.close_code not in (None, aiohttp.WSCloseCode.OK):
+            raise Unreachable(f"exec {self._url}: the connection closed with code {self._ws.close_code} "
+                              "before the command ended")
+        return ExecResult(exit_code=_exit_code(bytes(out[ERROR])), stdout=bytes(out[STDOUT]),
+                          stderr=bytes(out[STDERR]))
+
+
+@contextlib.asynccontextmanager
+async def exec_session(client: Client, name: str, command: list[str], *, namespace: str, container: str = "",
+                       stdin: bool = False, tty: bool = False) -> AsyncIterator[ExecSession]:
+    """The command started in the pod's container; with a tty its output is all stdout."""
     if not command:
         raise ValueError("exec needs a command")
     path = REGISTRY.by_kind("Pod").api_path(namespace, name) + "/exec"
-    params = [*(("command", word) for word in command), ("stdout", "true"), ("stderr", "true")]
+    params = [*(("command", word) for word in command), ("stdout", "true")]
+    params += [("stdin", "true")] if stdin else []
+    params += [("tty", "true")] if tty else [("stderr", "true")]  # a tty merges them, so kubectl asks for no stderr
     if container:
         params.append(("container", container))
     url = client.url(path)
@@ -61,21 +105,14 @@ async def exec_command(client: Client, name: str, command: list[str], *, namespa
         raise Unreachable(f"exec {url}: no answer within {client.timeout:g}s") from None
     except aiohttp.ClientConnectionError as exc:
         raise Unreachable(f"the connection to the server {client.base_url} failed: {exc}") from None
-    out = {STDOUT: bytearray(), STDERR: bytearray(), ERROR: bytearray()}
     async with ws:
-        async for msg in ws:
-            if msg.type == aiohttp.WSMsgType.ERROR:
-                raise Unreachable(f"exec {url}: {ws.exception()}")
-            if msg.type != aiohttp.WSMsgType.BINARY or not msg.data or msg.data[0] not in out:
-                continue  # a channel this client did not ask for
-            channel, data = msg.data[0], msg.data[1:]
-            if on_output is not None and channel != ERROR:
-                on_output(channel, data)
-            else:
-                out[channel] += data
-    if ws.close_code not in (None, aiohttp.WSCloseCode.OK):
-        raise Unreachable(f"exec {url}: the connection closed with code {ws.close_code} before the command ended")
-    return ExecResult(exit_code=_exit_code(bytes(out[ERROR])), stdout=bytes(out[STDOUT]), stderr=bytes(out[STDERR]))
+        yield ExecSession(ws, url=url)
+
+
+async def exec_command(client: Client, name: str, command: list[str], *, namespace: str, container: str = "",
+                       on_output: Output | None = None) -> ExecResult:
+    async with exec_session(client, name, command, namespace=namespace, container=container) as session:
+        return await session.wait(on_output)
 
 
 def _exit_code(status_bytes: bytes) -> int:

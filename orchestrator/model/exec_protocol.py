@@ -7,13 +7,19 @@ speaks it.  The client offers the subprotocols ``v5.channel.k8s.io`` (and maybe
     0 stdin   1 stdout   2 stderr   3 error: one JSON Status, last   4 resize (tty)
     255 close: ``[255, channel]`` half-closes a channel (v5 only)
 
+A resize message carries ``{"Width": cols, "Height": rows}``.  With ``stdin`` (``-i``) the
+client's input comes on channel 0 for as long as the command runs; v4 has no way to say
+that input ended, so a piped ``-i`` needs v5.
+
 The Status on channel 3 says how the command ended: ``Success`` for exit 0; for exit N
 a ``Failure`` with reason ``NonZeroExitCode`` and the cause ``ExitCode`` = N (kubectl
 then exits with N); any other ``Failure`` is an error whose message a person reads.
 The server closes the websocket after it; no Status at all also means success.
 
-Server -> agent (orch's own hop): ``POST /exec/NS/POD/CONTAINER`` with an
+Server -> agent (orch's own hop), non-interactive: ``POST /exec/NS/POD/CONTAINER`` with an
 ``ExecRequest``; the answer's body is the output, ``EXIT_CODE_HEADER`` the exit code.
+Interactive (stdin or tty): a v5 websocket ``GET`` on the same path with kubectl's query
+(``command``, ``stdin``, ``tty``); the frames are kubectl's, relayed as they are both ways.
 """
 
 from __future__ import annotations
@@ -30,7 +36,6 @@ STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 EXIT_CODE_HEADER = "X-Orch-Exit-Code"
 NON_ZERO_EXIT = "NonZeroExitCode"  # Kubernetes' reason for "ran, and exited with N"
 _DIGITS = re.compile(r"[0-9]+")  # not str.isdigit: that takes "²"
-INTERACTIVE_REFUSED = "interactive exec (-i/-t) is not supported yet; run a command without -i/-t"
 
 
 class ExecRequest(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
@@ -40,11 +45,33 @@ class ExecRequest(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_f
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0)]
 
 
+class TerminalSize(msgspec.Struct, rename={"cols": "Width", "rows": "Height"}):
+    cols: Annotated[int, msgspec.Meta(ge=0, le=65535)]
+    rows: Annotated[int, msgspec.Meta(ge=0, le=65535)]
+
+
 request_decoder = msgspec.json.Decoder(ExecRequest)
+_size_decoder = msgspec.json.Decoder(TerminalSize)
 
 
 def frame(channel: int, data: bytes) -> bytes:
     return bytes((channel,)) + data
+
+
+def resize_frame(*, cols: int, rows: int) -> bytes:
+    return frame(RESIZE, msgspec.json.encode(TerminalSize(cols=cols, rows=rows)))
+
+
+def close_frame(channel: int) -> bytes:
+    return bytes((CLOSE, channel))
+
+
+def terminal_size(data: bytes) -> TerminalSize | None:
+    """A resize message's size; None for one that does not parse (it is ignored, as Kubernetes does)."""
+    try:
+        return _size_decoder.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
 
 
 def exit_status(command: Sequence[str], code: int) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Container runtimes behind one Protocol: ``docker``, ``process`` and ``sim``.
 
 Invariants:
-- Only ``runtime.docker`` imports aiodocker, and it is imported lazily so ``sim`` and
+- Only ``runtime.docker*`` modules import aiodocker, imported lazily so ``sim`` and
   ``process`` nodes start without touching it.
 - Drivers raise only ``runtime.errors`` types; each translates its library's errors
   in one place.

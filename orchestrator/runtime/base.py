@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -85,6 +86,25 @@ class ContainerInfo:
     oom_killed: bool = False
 
 
+class ExecSession(Protocol):
+    """A command running in a container with its streams attached (interactive exec).
+
+    ``read`` gives ``(1 stdout | 2 stderr, data)`` until the output ends, then None (a tty
+    gives everything as stdout); ``exit_code`` is for after that.  Input written after the
+    command ended, and a resize it can no longer take, are dropped, as a pipe would drop them.
+    """
+
+    async def write_stdin(self, data: bytes) -> None: ...
+
+    async def close_stdin(self) -> None: ...
+
+    async def read(self) -> tuple[int, bytes] | None: ...
+
+    async def resize(self, *, cols: int, rows: int) -> None: ...
+
+    async def exit_code(self) -> int: ...
+
+
 @runtime_checkable
 class ContainerRuntime(Protocol):
     """What the agent needs from a container engine.
@@ -123,6 +143,15 @@ class ContainerRuntime(Protocol):
         ...
 
     async def exec(self, id: str, command: list[str], timeout: float) -> tuple[int, bytes]: ...
+
+    def exec_session(
+        self, id: str, command: list[str], *, stdin: bool, tty: bool
+    ) -> AbstractAsyncContextManager[ExecSession]:
+        """Start ``command`` with stdin (and a tty) attached.  Entering raises
+        ContainerNotFound / ContainerConflict (not running) / Unsupported (no tty here);
+        leaving detaches, which closes the command's stdin and kills nothing (a
+        driver whose commands would be left without a parent says otherwise)."""
+        ...
 
     async def close(self) -> None: ...
 

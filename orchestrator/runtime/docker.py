@@ -6,7 +6,8 @@ Containers get ``Init: true`` so a PID 1 that ignores SIGTERM (``sleep``) still 
 within the grace period.  The containers of a multi-container pod share a sandbox's
 network (``docker_sandbox``).  GPUs are DeviceRequests with exact UUIDs; an engine without
 the nvidia runtime accepts them at create and fails at start ("could not select
-device driver"), which surfaces as a ``RuntimeError_`` from ``start``.
+device driver"), which surfaces as a ``RuntimeError_`` from ``start``.  Interactive exec
+(stdin, tty) is a session over the exec's hijacked connection (``docker_exec``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import contextlib
 import math
 import os
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from contextlib import AbstractAsyncContextManager
 
 import aiodocker
 import aiohttp
@@ -26,6 +27,7 @@ from aiodocker.exceptions import DockerError
 from . import errors
 from .base import LABEL_MANAGED, LABEL_POD_UID, ContainerInfo, ContainerSpec, PullPolicy, container_name, is_managed
 from .docker_config import container_config, info_from_inspect
+from .docker_exec import DockerExecSession, exec_session, exit_code
 from .docker_sandbox import Sandboxes
 
 log = structlog.get_logger(__name__)
@@ -212,24 +214,19 @@ class DockerRuntime:
                     async with ex.start(detach=False) as stream:
                         while (msg := await stream.read_out()) is not None:
                             output += msg.data
-                    code = await _exit_code(ex)
+                    code = await exit_code(ex)
             except TimeoutError as exc:  # the command was slow (the process runs on:
                 # the Engine API cannot kill an exec)
                 raise errors.ExecTimeout(f"exec {command!r} ran past {timeout:g}s") from exc
         return code, bytes(output)
 
+    def exec_session(
+        self, id: str, command: list[str], *, stdin: bool, tty: bool
+    ) -> AbstractAsyncContextManager[DockerExecSession]:
+        return exec_session(self._docker, self._call, id, command, stdin=stdin, tty=tty)
+
     async def close(self) -> None:
         await self._docker.close()
-
-
-async def _exit_code(ex: Any) -> int:
-    # The stream ends when the process does, but the engine may not have recorded
-    # the exit code yet; poll briefly.
-    while True:
-        info = await ex.inspect()
-        if not info.get("Running") and info.get("ExitCode") is not None:
-            return int(info["ExitCode"])
-        await asyncio.sleep(0.02)
 
 
 async def _demultiplex(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:

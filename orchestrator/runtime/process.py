@@ -15,11 +15,13 @@ Each started container has a watcher task, owned by the runtime and cancelled by
 ``close()``; closing never stops the processes.  The exit code of a process we
 started is exact; one we adopted exited under another parent, so its code is
 unknown (``exit_code=None`` with an ``error`` saying so).  The image is ignored.
+Exec runs a host process beside the container's (``process_exec``; -i, no tty).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
 import signal
@@ -43,6 +45,7 @@ from .base import (
     managed_labels,
     now_rfc3339,
 )
+from .process_exec import PipeSession, not_started, pipe_session, spawn
 from .process_records import Record, delete_record, load_records, save_record, tail_offset
 
 log = structlog.get_logger(__name__)
@@ -264,17 +267,11 @@ class ProcessRuntime:
                 await asyncio.sleep(LOG_POLL_INTERVAL)
 
     async def exec(self, id: str, command: list[str], timeout: float) -> tuple[int, bytes]:
-        rec = self._get(id)
-        if rec.state != "running":
-            raise errors.ContainerConflict(f"container {id} is {rec.state}, not running")
-        env = {"PATH": os.environ.get("PATH", os.defpath), **rec.env}
+        rec = self._running(id)
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, env=env, cwd=rec.working_dir, start_new_session=True,
-            )  # fmt: skip
+            proc = await spawn(command, env=self._exec_env(rec), cwd=rec.working_dir, stdin=subprocess.DEVNULL)
         except OSError as exc:  # what a shell says for a missing command
-            return 127, f"exec {command[0]!r}: {exc.strerror or exc}\n".encode()
+            return 127, not_started(command, exc)
         try:
             async with asyncio.timeout(timeout):
                 out, _ = await proc.communicate()
@@ -284,6 +281,23 @@ class ProcessRuntime:
             raise errors.ExecTimeout(f"exec {command!r} ran past {timeout:g}s") from exc
         assert proc.returncode is not None
         return procfs.shell_code(proc.returncode), out
+
+    @contextlib.asynccontextmanager
+    async def exec_session(self, id: str, command: list[str], *, stdin: bool, tty: bool) -> AsyncIterator[PipeSession]:
+        rec = self._running(id)
+        async with pipe_session(command, env=self._exec_env(rec), cwd=rec.working_dir, stdin=stdin,
+                                tty=tty) as session:
+            yield session
+
+    def _running(self, id: str) -> Record:
+        rec = self._get(id)
+        if rec.state != "running":
+            raise errors.ContainerConflict(f"container {id} is {rec.state}, not running")
+        return rec
+
+    @staticmethod
+    def _exec_env(rec: Record) -> dict[str, str]:
+        return {"PATH": os.environ.get("PATH", os.defpath), **rec.env}
 
     async def close(self) -> None:
         for task in self._tasks:

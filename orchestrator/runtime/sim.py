@@ -4,11 +4,14 @@ For scale tests and benchmarks, so everything is O(1) per call and a node can ho
 thousands: no tasks per container, only a ``call_later`` timer for containers that
 should finish (``run_seconds``, from the runtime's default or a per-container label,
 for Jobs).  A stopped container exits 143, as a real SIGTERM'd process does.
+Interactive exec echoes: what comes on stdin goes back on stdout (as ``cat``, tty or not);
+when stdin closes, the exec handler's answer for the command follows and gives the exit code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 import uuid
@@ -156,12 +159,24 @@ class SimRuntime:
             await asyncio.sleep(FOLLOW_POLL_INTERVAL)
 
     async def exec(self, id: str, command: list[str], timeout: float) -> tuple[int, bytes]:
-        sim = self._get(id)
-        if sim.info.state != "running":
-            raise errors.ContainerConflict(f"container {id} is {sim.info.state}, not running")
+        sim = self._running(id)
         if self._exec_handler is None:
             return 0, b""
         return self._exec_handler(_copy(sim.info), list(command))
+
+    @contextlib.asynccontextmanager
+    async def exec_session(self, id: str, command: list[str], *, stdin: bool, tty: bool) -> AsyncIterator[EchoSession]:
+        info, argv, handler = _copy(self._running(id).info), list(command), self._exec_handler
+        session = EchoSession(lambda: handler(info, argv) if handler is not None else (0, b""))
+        if not stdin:
+            await session.close_stdin()
+        yield session
+
+    def _running(self, id: str) -> _Sim:
+        sim = self._get(id)
+        if sim.info.state != "running":
+            raise errors.ContainerConflict(f"container {id} is {sim.info.state}, not running")
+        return sim
 
     async def close(self) -> None:
         for sim in self._containers.values():
@@ -174,6 +189,33 @@ class SimRuntime:
             return self._containers[id]
         except KeyError:
             raise errors.ContainerNotFound(f"no container {id}") from None
+
+
+class EchoSession:
+    def __init__(self, answer: Callable[[], tuple[int, bytes]]) -> None:
+        self._answer = answer  # the exec handler's (exit code, output), asked for when stdin closes
+        self._output: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=16)
+        self._code: int | None = None
+
+    async def write_stdin(self, data: bytes) -> None:
+        if self._code is None:
+            await self._output.put(data)
+
+    async def close_stdin(self) -> None:
+        if self._code is None:
+            self._code, output = self._answer()
+            for item in (output, None) if output else (None,):
+                await self._output.put(item)
+
+    async def read(self) -> tuple[int, bytes] | None:
+        data = await self._output.get()
+        return None if data is None else (1, data)
+
+    async def resize(self, *, cols: int, rows: int) -> None:
+        pass
+
+    async def exit_code(self) -> int:
+        return self._code or 0
 
 
 def rfc3339_nano(ns: int) -> str:

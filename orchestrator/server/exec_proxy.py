@@ -1,14 +1,19 @@
-"""pods/NAME/exec, non-interactive: the server runs a command through the pod's agent.
+"""pods/NAME/exec: the server runs a command through the pod's agent.
+
+Non-interactive (no stdin, no tty):
 
     kubectl / orch exec --websocket, v5.channel.k8s.io or v4, its own token--> server
         --(proxy token)--> agent POST /exec/NS/POD/CONTAINER {"command", "timeoutSeconds"}
         <-- the whole output and the exit code (runtime.exec collects until the command ends)
     <-- channel 1 the output, channel 3 the Status (Success / NonZeroExitCode / error), close
 
+Interactive (``stdin`` or ``tty``): after the same checks and the upgrade, the frames are
+relayed both ways to a websocket on the agent (``exec_relay``), with no timeout.
+
 Query: ``command`` (repeated, one per argv word), ``container`` (default: the first),
 ``stdin``, ``stdout``, ``stderr``, ``tty``.  Only admins get here (``auth.authorize``).
 
-What the server can judge before running anything (unknown pod, bad container, -i/-t,
+What the server can judge before running anything (unknown pod, bad container,
 no command, no agent, not a websocket) is a Status with its HTTP code before the
 upgrade.  kubectl then retries with SPDY (a POST), gets the same Status and prints it, as
 it does against Kubernetes for a bad container name; a POST that passes every check is
@@ -31,9 +36,10 @@ from aiohttp import web
 
 from orchestrator.model import codec
 from orchestrator.model.errors import ApiError, BadRequest, ServiceUnavailable
-from orchestrator.model.exec_protocol import (ERROR, EXIT_CODE_HEADER, INTERACTIVE_REFUSED, PROTOCOLS, STDERR, STDOUT,
-                                              ExecRequest, exit_status, frame)
+from orchestrator.model.exec_protocol import (ERROR, EXIT_CODE_HEADER, PROTOCOLS, STDERR, STDOUT, ExecRequest,
+                                              exit_status, frame)
 from orchestrator.model.registry import REGISTRY
+from orchestrator.server import exec_relay
 from orchestrator.server.node_agents import (CONNECT_TIMEOUT_S, AgentTarget, agent_error, agent_of, pod_container,
                                              proxy_headers)
 from orchestrator.server.state import ServerState
@@ -61,13 +67,12 @@ def _flag(request: web.Request, name: str) -> bool:
 async def serve_exec(request: web.Request, state: ServerState, *, namespace: str, name: str) -> web.StreamResponse:
     pod = state.objects.get(PODS, namespace, name).obj
     container = pod_container(pod, request.query.get("container", ""), name=name)
-    if _flag(request, "stdin") or _flag(request, "tty"):
-        raise BadRequest(INTERACTIVE_REFUSED)
     command = request.query.getall("command", [])
     if not command:
         raise BadRequest("you must specify at least one command for the container")
+    interactive = _flag(request, "stdin") or _flag(request, "tty")
     to_stdout, to_stderr = _flag(request, "stdout"), _flag(request, "stderr")
-    if not (to_stdout or to_stderr):
+    if not (to_stdout or to_stderr or interactive):
         raise BadRequest("you must specify at least 1 of stdin, stdout, stderr")
     agent = agent_of(state, pod, name=name, unbound="nothing runs in it yet",
                      unreachable="exec cannot reach its containers")
@@ -78,6 +83,9 @@ async def serve_exec(request: web.Request, state: ServerState, *, namespace: str
     if ready.protocol is None:
         raise BadRequest(f"exec over a websocket needs the subprotocol {' or '.join(PROTOCOLS)}; none was offered")
     await ws.prepare(request)
+    if interactive:  # no timeout: it lasts as long as the command or the client
+        await exec_relay.relay(ws, state, agent, path=(namespace, name, container), query=request.query)
+        return ws
     timeout = state.settings.api.exec_timeout_s
     run = _run(state, agent, timeout=timeout, command=command, path=(namespace, name, container))
     await _relay(ws, run, command=command, channel=STDOUT if to_stdout else STDERR,

@@ -35,13 +35,23 @@ def test_the_command_is_everything_after_the_first_dashes(argv: list[str], pod: 
     assert (args.pod, split_command(args), args.namespace, args.container) == (pod, command, namespace, container)
 
 
+@pytest.mark.parametrize(("argv", "stdin", "tty"), [
+    (["-it", "web", "--", "sh"], True, True),
+    (["web", "-i", "--", "cat", "-t"], True, False),  # the command's -t is not ours
+    (["web", "-t", "-n", "d", "--", "sh"], False, True),
+])
+def test_i_and_t_are_read_on_either_side_of_pod(argv: list[str], stdin: bool, tty: bool) -> None:
+    args = cli_main.parse(cli_main.build_parser(), ["exec", *argv])
+    split_command(args)
+    assert (args.stdin, args.tty) == (stdin, tty)
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["web"], "error: orch exec needs a command: "),
     (["web", "--"], "error: orch exec needs a command: "),
     ([], "error: orch exec needs a pod: "),
     (["web", "-n", "demo", "ls"], "error: put the command after --: "),
     (["web", "-n", "demo", "extra", "--", "ls"], "error: unexpected 'extra' before --: "),
-    (["web", "-it", "--", "sh"], "error: interactive exec (-i/-t) is not supported yet; run a command without -i/-t"),
     (["deploy/web", "--", "ls"], "error: orch exec runs commands in pods; 'deploy/web' is not a pod"),
 ])
 def test_mistakes_exit_1_before_any_request(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

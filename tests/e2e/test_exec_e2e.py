@@ -1,17 +1,23 @@
 """`orch exec` and `kubectl exec` against a real `orch server` whose embedded agent runs Docker.
 
-One server and one pod serve both tests (module scope): CLI -> server -> agent -> engine,
+One server and one pod serve every test (module scope): CLI -> server -> agent -> engine,
 and kubectl over the HTTPS listener with the kubeconfig orch writes. The pod's containers
-carry a label of this run's own, removed at the end whatever happened.
+carry a label of this run's own, removed at the end whatever happened. -i is fed from a
+pipe; -it runs under a pseudo-terminal of a known size.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import select
 import shutil
 import signal
+import struct
 import subprocess
+import termios
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,6 +33,7 @@ from tests.runtime.image import TEST_IMAGE
 pytestmark = pytest.mark.docker
 
 SUITE = f"exec-e2e-{uuid.uuid4().hex[:8]}"
+TTY_CHECK = "sleep 0.5; tty; stty size; exit 3"  # the sleep lets the first resize arrive before stty reads the size
 T = TypeVar("T")
 
 
@@ -35,9 +42,46 @@ class Served:
     data: Path
     env: dict[str, str]
 
-    def orch(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def orch(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*orch_command(), *args], env=self.env, capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL)
+                              **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}))
+
+    def kubectl(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["kubectl", "--kubeconfig", str(self.data / "kubeconfig"), *args], env=self.env,
+                              capture_output=True, text=True, timeout=60,
+                              **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}))
+
+
+def in_pty(argv: list[str], *, env: dict[str, str], typed: bytes = b"", cols: int = 100, rows: int = 30,
+           timeout: float = 60) -> tuple[int, bytes]:
+    """(exit code, everything written) of `argv` run with a pty of cols x rows as its terminal, `typed` on it;
+    the terminal's settings must be as they were once it exits (raw mode undone)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    settings = termios.tcgetattr(master)  # the master reads the slave's settings
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    os.write(master, typed)  # held by the terminal until read: typed ahead, as a person may
+    output, deadline = b"", time.monotonic() + timeout
+    try:
+        while select.select([master], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the last writer closed its end
+                break
+            if not data:
+                break
+            output += data
+        code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        assert termios.tcgetattr(master) == settings, "the terminal was left in raw mode"
+        return code, output
+    except subprocess.TimeoutExpired:
+        return -1, output  # still running: the caller's assertion shows what it wrote
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
 
 
 def _wait(check: Callable[[], T], *, timeout: float, what: str) -> T:
@@ -106,7 +150,6 @@ def test_orch_exec_prints_output_and_exits_with_the_commands_code(served: Served
     missing = served.orch("exec", "box", "--", "no-such-binary")
     assert missing.returncode == 126 and "no-such-binary" in missing.stdout, missing  # the engine's answer
     for args, message in [(("-c", "nope", "--", "ls"), "container nope is not valid for pod box"),
-                          (("-i", "--", "sh"), "interactive exec (-i/-t) is not supported yet"),
                           (("--", ), "orch exec needs a command")]:
         refused = served.orch("exec", "box", *args)
         assert refused.returncode == 1 and message in refused.stderr, (args, refused.stderr)
@@ -114,16 +157,38 @@ def test_orch_exec_prints_output_and_exits_with_the_commands_code(served: Served
     assert ghost.returncode == 1 and 'Error from server (NotFound): pods "ghost" not found' in ghost.stderr
 
 
+def test_orch_exec_i_streams_stdin_to_the_command(served: Served) -> None:
+    echoed = served.orch("exec", "-i", "box", "--", "cat", input="hi\nthere\n")
+    assert (echoed.returncode, echoed.stdout) == (0, "hi\nthere\n"), echoed.stderr
+    counted = served.orch("exec", "-i", "box", "-c", "side", "--", "sh", "-c", "wc -l; exit 4", input="a\nb\nc\n")
+    assert (counted.returncode, counted.stdout.strip()) == (4, "3"), counted.stderr
+    no_tty = served.orch("exec", "-it", "box", "--", "cat", input="piped\n")  # -t needs a terminal: dropped
+    assert (no_tty.returncode, no_tty.stdout) == (0, "piped\n") and "Unable to use a TTY" in no_tty.stderr
+
+
+def test_orch_exec_it_gives_a_tty_of_the_terminals_size(served: Served) -> None:
+    code, output = in_pty([*orch_command(), "exec", "-it", "box", "--", "sh", "-c", TTY_CHECK], env=served.env)
+    assert code == 3 and b"/dev/pts/" in output and b"30 100" in output, output
+    code, output = in_pty([*orch_command(), "exec", "-it", "box", "--", "sh"], env=served.env,
+                          typed=b"echo $((6*7))\rexit 7\r")  # a shell, driven by keys (Enter is \r in raw mode)
+    assert code == 7 and b"42\r\n" in output, output
+
+
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_kubectl_exec_prints_output_and_exits_with_the_commands_code(served: Served) -> None:
-    def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["kubectl", "--kubeconfig", str(served.data / "kubeconfig"), *args], env=served.env,
-                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-
-    hi = kubectl("exec", "box", "--", "echo", "hi")
+    hi = served.kubectl("exec", "box", "--", "echo", "hi")
     assert (hi.returncode, hi.stdout) == (0, "hi\n"), hi.stderr
-    failed = kubectl("exec", "box", "-c", "side", "--", "sh", "-c", "echo bye; exit 3")
+    failed = served.kubectl("exec", "box", "-c", "side", "--", "sh", "-c", "echo bye; exit 3")
     assert (failed.returncode, failed.stdout) == (3, "bye\n"), failed.stderr
     assert "command terminated with exit code 3" in failed.stderr
-    refused = kubectl("exec", "-i", "box", "--", "cat")
-    assert refused.returncode == 1 and "interactive exec (-i/-t) is not supported yet" in refused.stderr
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kubectl_exec_i_and_it(served: Served) -> None:
+    echoed = served.kubectl("exec", "-i", "box", "--", "cat", input="hi\n")
+    assert (echoed.returncode, echoed.stdout) == (0, "hi\n"), echoed.stderr
+    counted = served.kubectl("exec", "-i", "box", "--", "sh", "-c", "wc -l; exit 4", input="a\nb\n")
+    assert (counted.returncode, counted.stdout.strip()) == (4, "2"), counted.stderr
+    code, output = in_pty(["kubectl", "--kubeconfig", str(served.data / "kubeconfig"), "exec", "-it", "box", "--",
+                           "sh", "-c", TTY_CHECK], env=served.env)
+    assert code == 3 and b"/dev/pts/" in output and b"30 100" in output, output

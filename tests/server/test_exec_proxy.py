@@ -16,7 +16,7 @@ import pytest
 
 from orchestrator.client import Client
 from orchestrator.model.errors import BadRequest, Conflict, Forbidden, NotFound
-from orchestrator.model.exec_protocol import INTERACTIVE_REFUSED, V4, V5
+from orchestrator.model.exec_protocol import STDIN, V4, V5, close_frame, frame, resize_frame
 from orchestrator.runtime.sim import SimRuntime
 from tests.agent.podsync_support import create_pod, join, pod_manifest
 from tests.agent.test_exec_routes import TOKEN, Agent, serving, shell, start
@@ -94,16 +94,32 @@ async def test_a_node_credential_may_read_the_pod_but_not_exec(cluster: tuple[Ap
             await client.exec("web", ["echo", "hi"])
 
 
-@pytest.mark.parametrize("flag", ["stdin=true", "tty=true"])
-async def test_interactive_exec_is_refused_before_the_upgrade(cluster: tuple[Api, Agent, str], flag: str) -> None:
+async def test_interactive_frames_pass_both_ways_until_the_agent_ends(cluster: tuple[Api, Agent, str]) -> None:
+    """The sim echoes stdin, then answers the command when stdin closes (see SimRuntime)."""
     api, _, _ = cluster
-    for method in ("GET", "POST"):
-        status, body = await api.call(method, f"{EXEC}{QUERY}&{flag}")
-        assert (status, body["reason"], body["message"]) == (400, "BadRequest", INTERACTIVE_REFUSED)
-    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        await api.http.ws_connect(f"{api.url}{EXEC}{QUERY}&{flag}", protocols=(V5,),
-                                  headers={"Authorization": f"Bearer {api.token}"})
-    assert refused.value.status == 400
+    async with api.http.ws_connect(api.url + EXEC + "?command=exit&command=3&stdin=true&stdout=true&stderr=true",
+                                   protocols=(V5,), headers={"Authorization": f"Bearer {api.token}"}) as ws:
+        await ws.send_bytes(frame(STDIN, b"typed\n"))
+        msg = await ws.receive(timeout=5)
+        assert msg.data == frame(1, b"typed\n")  # before stdin closed: relayed as it came
+        await ws.send_bytes(resize_frame(cols=80, rows=24))  # the sim has no tty: it takes and ignores it
+        await ws.send_bytes(close_frame(STDIN))
+        got = [(m.data[0], m.data[1:]) async for m in ws]
+    assert got[0] == (1, b"main exits 3\n") and json.loads(got[1][1])["reason"] == "NonZeroExitCode"
+    assert len(got) == 2 and ws.close_code == aiohttp.WSCloseCode.OK
+
+
+async def test_the_client_session_streams_stdin_and_returns_the_exit_code(cluster: tuple[Api, Agent, str]) -> None:
+    api, _, _ = cluster
+    async with Client(api.url, api.token) as client:
+        async with client.exec_session("web", ["exit", "7"], stdin=True, tty=True) as session:
+            await session.write_stdin(b"abc")
+            await session.close_stdin()
+            result = await session.wait()
+        assert (result.exit_code, result.stdout) == (7, b"abcmain exits 7\n")
+        with pytest.raises(NotFound, match='container "side" in pod "web" not found on this node'):  # channel 3
+            async with client.exec_session("web", ["cat"], container="side", stdin=True) as session:
+                await session.wait()
 
 
 @pytest.mark.parametrize(("path", "query", "code", "message"), [
@@ -112,6 +128,7 @@ async def test_interactive_exec_is_refused_before_the_upgrade(cluster: tuple[Api
     ("web", "?stdout=true", 400, "you must specify at least one command for the container"),
     ("web", "?command=ls", 400, "you must specify at least 1 of stdin, stdout, stderr"),
     ("web", QUERY, 400, "exec needs a websocket client"),  # a plain request that passes every check
+    ("web", "?command=cat&stdin=true&tty=true", 400, "exec needs a websocket client"),  # interactive, too
 ])
 async def test_what_the_server_can_judge_is_a_status_before_any_upgrade(
         cluster: tuple[Api, Agent, str], path: str, query: str, code: int, message: str) -> None:
