@@ -1,14 +1,17 @@
 """pods/NAME/exec: the server runs a command through the pod's agent.
 
-Non-interactive (no stdin, no tty):
+One output stream wanted (stdout or stderr, no stdin, no tty):
 
     kubectl / orch exec --websocket, v5.channel.k8s.io or v4, its own token--> server
         --(proxy token)--> agent POST /exec/NS/POD/CONTAINER {"command", "timeoutSeconds"}
         <-- the whole output and the exit code (runtime.exec collects until the command ends)
     <-- channel 1 the output, channel 3 the Status (Success / NonZeroExitCode / error), close
 
-Interactive (``stdin`` or ``tty``): after the same checks and the upgrade, the frames are
-relayed both ways to a websocket on the agent (``exec_relay``), with no timeout.
+Interactive (``stdin`` or ``tty``), or both ``stdout`` and ``stderr`` wanted (what kubectl and
+orch ask for without a tty): after the same checks and the upgrade, the frames are relayed
+both ways to a websocket on the agent (``exec_relay``), with no timeout. There stdout and
+stderr stay apart and stream as the command writes them (`kubectl cp` reads a tar from
+stdout while tar talks on stderr), as Kubernetes does.
 
 Query: ``command`` (repeated, one per argv word), ``container`` (default: the first),
 ``stdin``, ``stdout``, ``stderr``, ``tty``.  Only admins get here (``auth.authorize``).
@@ -83,7 +86,7 @@ async def serve_exec(request: web.Request, state: ServerState, *, namespace: str
     if ready.protocol is None:
         raise BadRequest(f"exec over a websocket needs the subprotocol {' or '.join(PROTOCOLS)}; none was offered")
     await ws.prepare(request)
-    if interactive:  # no timeout: it lasts as long as the command or the client
+    if interactive or (to_stdout and to_stderr):  # no timeout: it lasts as long as the command or the client
         await exec_relay.relay(ws, state, agent, path=(namespace, name, container), query=request.query)
         return ws
     timeout = state.settings.api.exec_timeout_s

@@ -144,7 +144,7 @@ def test_orch_exec_prints_output_and_exits_with_the_commands_code(served: Served
     hi = served.orch("exec", "box", "--", "echo", "hi")
     assert (hi.returncode, hi.stdout) == (0, "hi\n"), hi.stderr
     failed = served.orch("exec", "box", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
-    assert failed.returncode == 3 and sorted(failed.stdout.split()) == ["err", "out"], failed.stderr  # merged
+    assert (failed.returncode, failed.stdout) == (3, "out\n") and "err" in failed.stderr, failed  # kept apart
     side = served.orch("exec", "pod/box", "-n", "default", "-c", "side", "--", "sh", "-c", "echo $HOSTNAME-side")
     assert side.returncode == 0 and side.stdout.strip().endswith("-side"), side.stderr
     missing = served.orch("exec", "box", "--", "no-such-binary")
@@ -181,6 +181,20 @@ def test_kubectl_exec_prints_output_and_exits_with_the_commands_code(served: Ser
     failed = served.kubectl("exec", "box", "-c", "side", "--", "sh", "-c", "echo bye; exit 3")
     assert (failed.returncode, failed.stdout) == (3, "bye\n"), failed.stderr
     assert "command terminated with exit code 3" in failed.stderr
+    apart = served.kubectl("exec", "box", "-c", "main", "--", "sh", "-c", "echo out; echo err >&2")
+    assert (apart.stdout, apart.stderr) == ("out\n", "err\n"), apart
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kubectl_cp_both_ways(served: Served, tmp_path: Path) -> None:
+    """kubectl cp: a tar through exec stdin one way and through stdout the other, while tar
+    talks on stderr (which must not end up inside the archive)."""
+    (tmp_path / "up.txt").write_text("hello cp\n")
+    up = served.kubectl("cp", str(tmp_path / "up.txt"), "default/box:/tmp/up.txt")
+    assert up.returncode == 0, up.stderr
+    down = served.kubectl("cp", "default/box:/tmp/up.txt", str(tmp_path / "down.txt"))
+    assert down.returncode == 0, down.stderr
+    assert (tmp_path / "down.txt").read_text() == "hello cp\n"
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
