@@ -225,19 +225,20 @@ async def restart(client: Client, namespace: str, name: str, args: argparse.Name
     d = await client.get("deployments", name, namespace=namespace)
     if d.spec.paused:
         raise CliError("can't restart paused deployment (run rollout resume first)")
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    await client.patch("deployments", name, {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}},
-                       namespace=namespace)
-    out(f"deployment.apps/{name} restarted")
-    return 0
+    return await _restart(client, namespace, name, resource="deployments", shown="deployment.apps")
 
 
 async def daemonset_restart(client: Client, namespace: str, name: str, args: argparse.Namespace) -> int:
     await client.get("daemonsets", name, namespace=namespace)  # NotFound says so
+    return await _restart(client, namespace, name, resource="daemonsets", shown="daemonset.apps")
+
+
+async def _restart(client: Client, namespace: str, name: str, *, resource: str, shown: str) -> int:
+    """A new template annotation: the controller replaces every pod, as a rollout does."""
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    await client.patch("daemonsets", name, {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}},
+    await client.patch(resource, name, {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}},
                        namespace=namespace)
-    out(f"daemonset.apps/{name} restarted")
+    out(f"{shown}/{name} restarted")
     return 0
 
 

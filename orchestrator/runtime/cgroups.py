@@ -14,6 +14,7 @@ Without write access to a cgroup hierarchy (not root, a read-only /sys/fs/cgroup
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,15 +71,31 @@ class Cgroups:
             return False
         return int(fields.get("oom_kill", "0") or 0) > 0
 
-    def remove(self, cid: str) -> None:
-        """Drop the cgroup (it must hold no process any more; best effort)."""
+    def remove(self, cid: str) -> bool:
+        """Drop the cgroup; False while a process is still in it (EBUSY)."""
+        gone = True
         for d in self._dirs(cid).values():
             try:
                 d.rmdir()
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                log.debug("cgroup not removed", path=str(d), error=str(exc))
+                log.debug("cgroup not removed yet", path=str(d), error=str(exc))
+                gone = False
+        return gone
+
+    def kill_all(self, cid: str) -> None:
+        """SIGKILL every process still in the container's cgroup."""
+        for d in self._dirs(cid).values():
+            try:
+                pids = [int(x) for x in (d / "cgroup.procs").read_text().split()]
+            except (OSError, ValueError):
+                continue
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass  # gone already
 
 
 def join_argv(procs: list[str], argv: list[str]) -> list[str]:

@@ -51,6 +51,7 @@ from .process_records import Record, delete_record, load_records, save_record, t
 log = structlog.get_logger(__name__)
 
 LOG_POLL_INTERVAL = 0.1  # seconds between reads when following a log
+CGROUP_RELEASE_TRIES = 50  # x 20 ms: how long an exited container's leftovers get to go
 
 
 class ProcessRuntime:
@@ -173,22 +174,34 @@ class ProcessRuntime:
         await procfs.wait_exit(rec.pid)
         child = self._children.pop(rec.id, None)
         if child is None:
+            await self._release_cgroup(rec)
             self._finish(rec, procfs.reap(rec.pid))
             return
         # Exited but not yet reaped, so the pgid is still ours: clear out whatever
         # it left behind in its group, as a container's teardown would.
         procfs.kill_group_quietly(rec.pid)
+        await self._release_cgroup(rec)
         code = child.poll()
         self._finish(rec, None if code is None else procfs.shell_code(code))
+
+    async def _release_cgroup(self, rec: Record) -> None:
+        """Before the container counts as exited: note an OOM kill, end what is left in its
+        cgroup (a child that left the process group), and remove the cgroup."""
+        if not rec.cgroup or self._cgroups is None:
+            return
+        rec.oom_killed = self._cgroups.oom_killed(rec.id)
+        for _ in range(CGROUP_RELEASE_TRIES):
+            if self._cgroups.remove(rec.id):
+                return
+            self._cgroups.kill_all(rec.id)
+            await asyncio.sleep(0.02)
+        log.warning("container cgroup not removed: processes still in it", id=rec.id[:12])
 
     def _finish(self, rec: Record, code: int | None, *, error: str | None = None) -> None:
         rec.state, rec.exit_code, rec.finished_at = "exited", code, now_rfc3339()
         if code is None and error is None:
             error = "exit code unknown: the process was adopted from an earlier agent"
         rec.error = error
-        if rec.cgroup and self._cgroups is not None:
-            rec.oom_killed = self._cgroups.oom_killed(rec.id)
-            self._cgroups.remove(rec.id)
         if rec.id in self._records:  # not removed meanwhile
             save_record(self._state_dir, rec)
             self._exited[rec.id].set()
