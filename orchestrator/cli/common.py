@@ -148,6 +148,31 @@ def configure_logging(*, fmt: str = "console", level: str = "warning") -> None:
     logs.configure(fmt=fmt, level=level.lower())
 
 
+def pod_name(text: str, *, what: str) -> str:
+    """`NAME` or `pod/NAME` (kubectl's spellings) for a verb that works on one pod; `what`
+    says what the verb does, for the error ("orch logs reads pods")."""
+    kind, sep, name = text.partition("/")
+    if not sep:
+        return text
+    if kind not in ("pod", "pods", "po") or not name:
+        raise CliError(f"{what}; {text!r} is not a pod (write NAME or pod/NAME)")
+    return name
+
+
+def verb_group(sub: argparse._SubParsersAction, name: str, *, help: str,  # type: ignore[type-arg]
+               description: str) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:  # type: ignore[type-arg]
+    """`orch NAME VERB ...`: the group's parser (help and exit 2 without a verb) and its verbs."""
+    p = sub.add_parser(name, help=help, description=description)
+    verbs = p.add_subparsers(dest=f"{name}_verb", metavar="VERB")
+
+    def usage(_args: argparse.Namespace) -> int:
+        p.print_help(sys.stderr)
+        return 2
+
+    p.set_defaults(handler=usage)
+    return p, verbs
+
+
 def out(line: str = "") -> None:
     """Command output: stdout, flushed (watchers read it line by line through pipes)."""
     print(line, flush=True)

@@ -22,7 +22,8 @@ import signal
 import sys
 
 from orchestrator.cli import terminal
-from orchestrator.cli.common import CliError, add_client_flags, add_namespace_flags, namespace_of, run_client
+from orchestrator.cli.common import (CliError, add_client_flags, add_namespace_flags, namespace_of, pod_name,
+                                     run_client)
 from orchestrator.client import Client, ExecSession
 from orchestrator.model.exec_protocol import STDERR
 
@@ -69,14 +70,6 @@ def split_command(args: argparse.Namespace) -> list[str]:
     return words[cut + 1:]
 
 
-def pod_name(text: str) -> str:
-    kind, sep, name = text.partition("/")
-    if not sep:
-        return text
-    if kind not in ("pod", "pods", "po") or not name:
-        raise CliError(f"orch exec runs commands in pods; {text!r} is not a pod (write NAME or pod/NAME)")
-    return name
-
 
 def run(args: argparse.Namespace) -> int:
     command = split_command(args)
@@ -84,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"orch exec needs a pod: {USAGE}")
     if not command:
         raise CliError(f"orch exec needs a command: {USAGE}")
-    name = pod_name(args.pod)
+    name = pod_name(args.pod, what="orch exec runs commands in pods")
     tty = args.tty and args.stdin and sys.stdin.isatty()
     if args.tty and not tty:
         print(NO_TERMINAL, file=sys.stderr)

@@ -13,7 +13,8 @@ import math
 import re
 import sys
 
-from orchestrator.cli.common import CliError, add_client_flags, add_namespace_flags, namespace_of, run_client
+from orchestrator.cli.common import (CliError, add_client_flags, add_namespace_flags, namespace_of, pod_name,
+                                     run_client)
 from orchestrator.client import Client
 from orchestrator.model.log_options import parse_rfc3339
 
@@ -44,14 +45,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler=run)
 
 
-def pod_name(text: str) -> str:
-    kind, sep, name = text.partition("/")
-    if not sep:
-        return text
-    if kind not in ("pod", "pods", "po") or not name:
-        raise CliError(f"orch logs reads pods; {text!r} is not a pod (write NAME or pod/NAME)")
-    return name
-
 
 def parse_since(text: str) -> int:
     """Whole seconds (rounded up, at least 1) of a duration like `10s`, `1h30m`, `1.5h`, `500ms`."""
@@ -81,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("give at most one of --since and --since-time")
     since_seconds = parse_since(args.since) if args.since else None
     since_time = check_since_time(args.since_time) if args.since_time else None
-    name = pod_name(args.pod)
+    name = pod_name(args.pod, what="orch logs reads pods")
     container = args.container or args.container_arg
     if args.container and args.container_arg and args.container != args.container_arg:
         raise CliError("give the container once: either -c or as the second argument")

@@ -167,6 +167,11 @@ async def _follow(client: Client, namespace: str, name: str, d: Any, last: str, 
 
 # ---- history and undo -------------------------------------------------------------------
 
+async def _with_revisions(client: Client, namespace: str, name: str) -> tuple[Any, dict[int, Any]]:
+    d = await client.get("deployments", name, namespace=namespace)
+    return d, await revisions(client, namespace, d)
+
+
 async def revisions(client: Client, namespace: str, d: Any) -> dict[int, Any]:
     """The Deployment's ReplicaSets by revision."""
     listed = await client.list_all("replicasets", namespace=namespace)
@@ -174,8 +179,7 @@ async def revisions(client: Client, namespace: str, d: Any) -> dict[int, Any]:
 
 
 async def history(client: Client, namespace: str, name: str, args: argparse.Namespace) -> int:
-    d = await client.get("deployments", name, namespace=namespace)
-    revs = await revisions(client, namespace, d)
+    d, revs = await _with_revisions(client, namespace, name)
     wanted = getattr(args, "revision", 0)
     if wanted:
         if wanted not in revs:
@@ -197,8 +201,7 @@ def _template(rs: Any) -> Any:
 
 
 async def undo(client: Client, namespace: str, name: str, args: argparse.Namespace) -> int:
-    d = await client.get("deployments", name, namespace=namespace)
-    revs = await revisions(client, namespace, d)
+    d, revs = await _with_revisions(client, namespace, name)
     to = getattr(args, "to_revision", 0)
     if to:
         if to not in revs:

@@ -14,23 +14,16 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from orchestrator.cli.common import CliError, env, out
+from orchestrator.cli.common import CliError, env, out, verb_group
 from orchestrator.model.tables import render
 from orchestrator.store import snapshots
 from orchestrator.store.guard import StoreCorrupt, StoreLocked
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("snapshot", help="save, list and restore copies of the server's store",
-                       description="Consistent copies of DATA_DIR/state.db. save works while the server runs; "
+    _, verbs = verb_group(sub, "snapshot", help="save, list and restore copies of the server's store",
+                          description="Consistent copies of DATA_DIR/state.db. save works while the server runs; "
                                    "restore needs the server stopped.")
-    verbs = p.add_subparsers(dest="snapshot_verb", metavar="VERB")
-
-    def usage(_args: argparse.Namespace) -> int:
-        p.print_help(sys.stderr)
-        return 2
-
-    p.set_defaults(handler=usage)
     data_dir = {"default": env("ORCH_DATA_DIR", ".orch"), "help": "the server's data dir (env ORCH_DATA_DIR)"}
     save = verbs.add_parser("save", help="copy the store now (while the server runs, too)")
     save.add_argument("dest", nargs="?", default="",

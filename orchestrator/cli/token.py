@@ -15,7 +15,7 @@ import secrets
 import sys
 from datetime import datetime, timedelta, timezone
 
-from orchestrator.cli.common import CliError, add_client_flags, out, run_client
+from orchestrator.cli.common import CliError, add_client_flags, out, run_client, verb_group
 from orchestrator.cli.printing import as_dict, now_utc
 from orchestrator.model.tables import age, dig, render
 from orchestrator.client import Client
@@ -46,16 +46,9 @@ def parse_ttl(text: str) -> timedelta | None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("token", help="create, list and revoke join tokens",
-                       description="Join tokens let agents join (`orch agent --token T`). The server keeps only "
+    _, verbs = verb_group(sub, "token", help="create, list and revoke join tokens",
+                          description="Join tokens let agents join (`orch agent --token T`). The server keeps only "
                                    "their digests: a token is shown once, when it is created.")
-    verbs = p.add_subparsers(dest="token_verb", metavar="VERB")
-
-    def usage(_args: argparse.Namespace) -> int:
-        p.print_help(sys.stderr)
-        return 2
-
-    p.set_defaults(handler=usage)
     create = verbs.add_parser("create", help="make a join token and print it (once)")
     create.add_argument("--ttl", default="24h", help="lifetime: 30m, 1h, 7d, or 0 for never (default 24h)")
     create.add_argument("--description", default="", help="a note shown by `orch token list`")
